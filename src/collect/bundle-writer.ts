@@ -1,0 +1,173 @@
+/**
+ * Writes a bundle directory incrementally: each file as soon as it is collected, and the
+ * manifest rewritten after every file with `complete: false`, so a crash leaves a usable partial
+ * bundle whose manifest says exactly what is in it. Nothing is written outside `root`.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { create as tarCreate } from 'tar';
+import { BUNDLE_FORMAT, type Manifest, type ManifestFailure, type ManifestFile } from '../model/manifest.js';
+import { checkMemberPath } from '../bundle/source.js';
+import { MANIFEST_PATH, sha256 } from '../bundle/manifest.js';
+import { VERSION } from '../version.js';
+
+export class BundleWriter {
+  readonly manifest: Manifest;
+  private queue: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly root: string,
+    source: Manifest['source'],
+  ) {
+    this.manifest = {
+      format: BUNDLE_FORMAT,
+      createdAt: new Date().toISOString(),
+      tool: `caliscope ${VERSION}`,
+      source,
+      complete: false,
+      files: [],
+      failures: [],
+      notes: [],
+    };
+  }
+
+  static async create(root: string, source: Manifest['source']): Promise<BundleWriter> {
+    await fs.mkdir(root, { recursive: true });
+    const w = new BundleWriter(path.resolve(root), source);
+    await w.flushManifest();
+    return w;
+  }
+
+  /** Resolves a bundle-relative path inside root, refusing anything that would escape it. */
+  private resolve(rel: string): string {
+    const c = checkMemberPath(rel);
+    if (!c.ok) throw new Error(`refusing to write ${JSON.stringify(rel)}: ${c.reason}`);
+    const abs = path.join(this.root, c.path);
+    if (!abs.startsWith(this.root + path.sep)) throw new Error(`refusing to write outside the bundle: ${rel}`);
+    return abs;
+  }
+
+  /** Writes one file and records it. Calls are serialised so the manifest never races. */
+  writeFile(rel: string, data: string | Buffer, meta: Omit<ManifestFile, 'path' | 'sha256' | 'size'> = {}): Promise<void> {
+    const run = async () => {
+      const abs = this.resolve(rel);
+      await fs.mkdir(path.dirname(abs), { recursive: true });
+      const buf = typeof data === 'string' ? Buffer.from(data) : data;
+      await fs.writeFile(abs, buf);
+      const entry: ManifestFile = { path: rel, sha256: sha256(buf), size: buf.length, ...meta };
+      const i = this.manifest.files.findIndex((f) => f.path === rel);
+      if (i >= 0) this.manifest.files[i] = entry;
+      else this.manifest.files.push(entry);
+      await this.flushManifest();
+    };
+    this.queue = this.queue.then(run, run);
+    return this.queue;
+  }
+
+  recordFailure(f: ManifestFailure): void {
+    this.manifest.failures!.push(f);
+  }
+
+  note(s: string): void {
+    this.manifest.notes!.push(s);
+  }
+
+  async finish(): Promise<Manifest> {
+    await this.queue.catch(() => {});
+    this.manifest.complete = true;
+    this.manifest.files.sort((a, b) => a.path.localeCompare(b.path));
+    await this.flushManifest();
+    return this.manifest;
+  }
+
+  private async flushManifest(): Promise<void> {
+    const tmp = path.join(this.root, `.${MANIFEST_PATH}.tmp`);
+    await fs.writeFile(tmp, `${JSON.stringify(this.manifest, null, 2)}\n`);
+    await fs.rename(tmp, path.join(this.root, MANIFEST_PATH));
+  }
+}
+
+/** Packs a bundle directory as .tar.gz with paths relative to the bundle root. */
+export async function packBundle(dir: string, outFile: string): Promise<void> {
+  const entries = await fs.readdir(dir);
+  await tarCreate({ gzip: true, file: outFile, cwd: dir, portable: true }, entries.sort());
+}
+
+/**
+ * `caliscope bundle seal DIR`: (re)writes manifest.json for a hand-made bundle, with the sha256 of
+ * every file, so `bundle verify` can later detect tampering or truncation in transit.
+ */
+export async function sealBundle(dir: string): Promise<Manifest> {
+  const root = path.resolve(dir);
+  const files: ManifestFile[] = [];
+  async function walk(rel: string): Promise<void> {
+    for (const e of await fs.readdir(path.join(root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === MANIFEST_PATH || e.name.startsWith('.')) continue;
+      if (e.isDirectory()) await walk(r);
+      else if (e.isFile()) {
+        const data = await fs.readFile(path.join(root, r));
+        files.push({ path: r, sha256: sha256(data), size: data.length });
+      }
+    }
+  }
+  await walk('');
+  let previous: Partial<Manifest> = {};
+  try {
+    previous = JSON.parse(await fs.readFile(path.join(root, MANIFEST_PATH), 'utf8')) as Manifest;
+  } catch {
+    /* no manifest yet */
+  }
+  const byPath = new Map((previous.files ?? []).map((f) => [f.path, f]));
+  const manifest: Manifest = {
+    format: BUNDLE_FORMAT,
+    createdAt: previous.createdAt ?? new Date().toISOString(),
+    tool: `caliscope ${VERSION}`,
+    source: previous.source ?? { kind: 'manual' },
+    complete: true,
+    // Keep what a collector recorded about each file (command, exit code); refresh the hashes.
+    files: files.sort((a, b) => a.path.localeCompare(b.path)).map((f) => ({ ...byPath.get(f.path), ...f })),
+    failures: previous.failures ?? [],
+    notes: previous.notes ?? [],
+  };
+  await fs.writeFile(path.join(root, MANIFEST_PATH), `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+export const BUNDLE_README = `# caliscope bundle
+
+Put raw evidence here exactly as the commands print it, then run \`caliscope bundle seal .\`
+(optional: records sha256s) and \`caliscope diagnose .\`. Every file is optional.
+
+cluster/                 any *.yaml / *.json from \`kubectl get -o yaml\` or \`calicoctl get -o yaml\`
+                         (Pods, Namespaces, NetworkPolicies, Calico resources, IPAM blocks, ...)
+nodes/<node-name>/
+  iptables-save.txt      iptables-save -c            ip6tables-save.txt   ip6tables-save -c
+  ipset.txt              ipset save   (or ipset list)
+  ip-addr.json           ip -j -d addr               (.txt from plain \`ip addr\` also works)
+  ip-link.json           ip -j -d link
+  ip-route.json          ip -j route show table all  ip6-route.json  ip -j -6 route show table all
+  ip-rule.json           ip -j rule                  ip6-rule.json   ip -j -6 rule
+  ip-neigh.json          ip -j neigh
+  bridge-fdb.json        bridge -j fdb show
+  conntrack.txt          conntrack -L                conntrack-stats.txt  conntrack -S
+  sysctl.txt             sysctl -a
+  bird-protocols.txt     birdcl show protocols all   bird-routes.txt      birdcl show route
+  calicoctl-node-status.txt   calicoctl node status
+  felix-metrics.txt      curl -s localhost:9091/metrics
+  felix.log              kubectl logs -n calico-system <calico-node pod> -c calico-node
+`;
+
+/** `caliscope bundle init DIR`: an empty bundle layout with a README of what goes where. */
+export async function initBundle(dir: string, nodes: string[] = []): Promise<void> {
+  const root = path.resolve(dir);
+  await fs.mkdir(path.join(root, 'cluster'), { recursive: true });
+  for (const n of nodes) {
+    const c = checkMemberPath(n);
+    if (!c.ok || c.path.includes('/')) throw new Error(`invalid node name ${JSON.stringify(n)}`);
+    await fs.mkdir(path.join(root, 'nodes', n), { recursive: true });
+  }
+  await fs.mkdir(path.join(root, 'nodes'), { recursive: true });
+  await fs.writeFile(path.join(root, 'README.md'), BUNDLE_README);
+  await sealBundle(root);
+}
