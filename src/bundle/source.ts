@@ -135,6 +135,9 @@ export function checkMemberPath(p: string): { ok: true; path: string } | { ok: f
   return { ok: true, path: parts.join('/') };
 }
 
+/** Top-level directories of the bundle layout (never a wrapper to strip). */
+const BUNDLE_TOPS = new Set(['cluster', 'nodes', 'logs']);
+
 async function readArchive(file: string, compressedSize: number, o: Required<OpenOptions>): Promise<BundleSource> {
   const src = new MemorySource(file, 'archive');
   const head = Buffer.alloc(2);
@@ -200,9 +203,13 @@ async function readArchive(file: string, compressedSize: number, o: Required<Ope
   });
   if (count === 0 && src.refused.length === 0) throw new BundleError('archive holds no files (is it a bundle?)', file);
   // Archives made with `tar -C parent dir` put everything under one top directory: strip it.
+  // Not when that directory is a bundle directory itself (a cluster-only or one-node bundle packed
+  // from its root has just `cluster/…` or `nodes/…`), unless a manifest says it wraps a bundle.
   const all = [...chunks.keys()];
   const tops = new Set(all.map((p) => p.split('/')[0]));
-  const strip = tops.size === 1 && all.every((p) => p.includes('/')) ? `${[...tops][0]}/` : '';
+  const top = [...tops][0];
+  const wrapsBundle = !BUNDLE_TOPS.has(top) || all.includes(`${top}/manifest.json`);
+  const strip = tops.size === 1 && all.every((p) => p.includes('/')) && wrapsBundle ? `${top}/` : '';
   for (const [p, parts] of chunks) src.add(strip ? p.slice(strip.length) : p, Buffer.concat(parts));
   return src;
 }

@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import { registerBundleCommands } from './commands/bundle.js';
 import { registerIptablesCommand } from './commands/iptables.js';
+import { registerSelectorCommands } from './commands/selector.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerTraceCommand } from './commands/trace.js';
+import { registerDiagnoseCommand } from './commands/diagnose.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -15,6 +19,10 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (str, write) => write(`caliscope: ${str.replace(/^error: /, 'error: ')}`) });
   registerBundleCommands(program);
   registerIptablesCommand(program);
+  registerSelectorCommands(program);
+  registerPolicyCommands(program);
+  registerTraceCommand(program);
+  registerDiagnoseCommand(program);
   return program;
 }
 

@@ -11,29 +11,71 @@ import { checkMemberPath } from '../bundle/source.js';
 import { MANIFEST_PATH, sha256 } from '../bundle/manifest.js';
 import { VERSION } from '../version.js';
 
+export interface BundleWriterOptions {
+  /**
+   * Rewrite manifest.json at most this often (ms). 0 (the default) rewrites it after every file;
+   * collectors writing thousands of files use a few hundred ms, since each rewrite costs the whole
+   * manifest. Files written since the last rewrite are on disk but not yet listed; `finish()`
+   * always writes the final manifest.
+   */
+  manifestFlushMs?: number;
+}
+
 export class BundleWriter {
   readonly manifest: Manifest;
   private queue: Promise<void> = Promise.resolve();
+  private readonly flushMs: number;
+  private lastFlush = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private readonly pathLocks = new Map<string, Promise<void>>();
+  private readonly pending = new Set<Promise<void>>();
+  /** path → position in manifest.files (a linear search per write is quadratic over a fleet). */
+  private readonly index = new Map<string, number>();
 
   private constructor(
     readonly root: string,
     source: Manifest['source'],
+    opts: BundleWriterOptions = {},
+    previous?: Manifest,
   ) {
-    this.manifest = {
-      format: BUNDLE_FORMAT,
-      createdAt: new Date().toISOString(),
-      tool: `caliscope ${VERSION}`,
-      source,
-      complete: false,
-      files: [],
-      failures: [],
-      notes: [],
-    };
+    this.flushMs = opts.manifestFlushMs ?? 0;
+    this.manifest = previous
+      ? { ...previous, complete: false, files: [...previous.files], failures: [...(previous.failures ?? [])], notes: [...(previous.notes ?? [])] }
+      : {
+          format: BUNDLE_FORMAT,
+          createdAt: new Date().toISOString(),
+          tool: `caliscope ${VERSION}`,
+          source,
+          complete: false,
+          files: [],
+          failures: [],
+          notes: [],
+        };
+    this.manifest.files.forEach((f, i) => this.index.set(f.path, i));
   }
 
-  static async create(root: string, source: Manifest['source']): Promise<BundleWriter> {
+  static async create(root: string, source: Manifest['source'], opts: BundleWriterOptions = {}): Promise<BundleWriter> {
     await fs.mkdir(root, { recursive: true });
-    const w = new BundleWriter(path.resolve(root), source);
+    const w = new BundleWriter(path.resolve(root), source, opts);
+    await w.flushManifest();
+    return w;
+  }
+
+  /**
+   * Continues an existing (usually partial) bundle directory: keeps its manifest's files,
+   * failures and notes and marks it incomplete until `finish()`. Without a readable manifest
+   * this is `create`.
+   */
+  static async resume(root: string, source: Manifest['source'], opts: BundleWriterOptions = {}): Promise<BundleWriter> {
+    let previous: Manifest | undefined;
+    try {
+      const m = JSON.parse(await fs.readFile(path.join(root, MANIFEST_PATH), 'utf8')) as Manifest;
+      if (m && m.format === BUNDLE_FORMAT && Array.isArray(m.files)) previous = m;
+    } catch {
+      /* no manifest: start afresh */
+    }
+    if (!previous) return BundleWriter.create(root, source, opts);
+    const w = new BundleWriter(path.resolve(root), source, opts, previous);
     await w.flushManifest();
     return w;
   }
@@ -47,40 +89,121 @@ export class BundleWriter {
     return abs;
   }
 
-  /** Writes one file and records it. Calls are serialised so the manifest never races. */
+  /**
+   * Writes one file and records it. Disk writes of different files run concurrently (a fleet
+   * writes thousands); writes of the same path stay in call order, and manifest updates are
+   * serialised so the manifest never races.
+   */
   writeFile(rel: string, data: string | Buffer, meta: Omit<ManifestFile, 'path' | 'sha256' | 'size'> = {}): Promise<void> {
+    let abs: string;
+    try {
+      abs = this.resolve(rel);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    const prior = this.pathLocks.get(rel) ?? Promise.resolve();
+    const done = prior
+      .catch(() => {})
+      .then(async () => {
+        await fs.mkdir(path.dirname(abs), { recursive: true });
+        await fs.writeFile(abs, buf);
+      })
+      .then(() => {
+        const run = async () => {
+          const entry: ManifestFile = { path: rel, sha256: sha256(buf), size: buf.length, ...meta };
+          const i = this.index.get(rel);
+          if (i !== undefined) this.manifest.files[i] = entry;
+          else this.index.set(rel, this.manifest.files.push(entry) - 1);
+          await this.maybeFlush();
+        };
+        this.queue = this.queue.then(run, run);
+        return this.queue;
+      });
+    this.pathLocks.set(rel, done);
+    this.pending.add(done);
+    const cleanup = () => {
+      this.pending.delete(done);
+      if (this.pathLocks.get(rel) === done) this.pathLocks.delete(rel);
+    };
+    done.then(cleanup, cleanup);
+    return done;
+  }
+
+  /** Changes the manifest (after every write queued so far) and persists it like a file write. */
+  update(fn: (m: Manifest) => void): Promise<void> {
     const run = async () => {
-      const abs = this.resolve(rel);
-      await fs.mkdir(path.dirname(abs), { recursive: true });
-      const buf = typeof data === 'string' ? Buffer.from(data) : data;
-      await fs.writeFile(abs, buf);
-      const entry: ManifestFile = { path: rel, sha256: sha256(buf), size: buf.length, ...meta };
-      const i = this.manifest.files.findIndex((f) => f.path === rel);
-      if (i >= 0) this.manifest.files[i] = entry;
-      else this.manifest.files.push(entry);
-      await this.flushManifest();
+      const files = this.manifest.files;
+      const n = files.length;
+      fn(this.manifest);
+      if (this.manifest.files !== files || this.manifest.files.length !== n) {
+        this.index.clear();
+        this.manifest.files.forEach((f, i) => this.index.set(f.path, i));
+      }
+      await this.maybeFlush();
     };
     this.queue = this.queue.then(run, run);
     return this.queue;
   }
 
+  /** True when the manifest lists this path. */
+  has(rel: string): boolean {
+    return this.index.has(rel);
+  }
+
   recordFailure(f: ManifestFailure): void {
     this.manifest.failures!.push(f);
+    this.scheduleFlush();
   }
 
   note(s: string): void {
     this.manifest.notes!.push(s);
+    this.scheduleFlush();
   }
 
   async finish(): Promise<Manifest> {
+    await Promise.allSettled([...this.pending]);
     await this.queue.catch(() => {});
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.manifest.complete = true;
     this.manifest.files.sort((a, b) => a.path.localeCompare(b.path));
+    this.index.clear();
+    this.manifest.files.forEach((f, i) => this.index.set(f.path, i));
     await this.flushManifest();
     return this.manifest;
   }
 
+  /** Writes the manifest now (still `complete: false`), e.g. before giving up on a collection. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    await this.queue.catch(() => {});
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushManifest();
+  }
+
+  private async maybeFlush(): Promise<void> {
+    if (this.flushMs <= 0 || Date.now() - this.lastFlush >= this.flushMs) {
+      await this.flushManifest();
+      return;
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.manifest.complete) return;
+    const delay = Math.max(0, this.flushMs - (Date.now() - this.lastFlush));
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      const run = () => this.flushManifest();
+      this.queue = this.queue.then(run, run);
+    }, delay);
+    this.flushTimer.unref();
+  }
+
   private async flushManifest(): Promise<void> {
+    this.lastFlush = Date.now();
     const tmp = path.join(this.root, `.${MANIFEST_PATH}.tmp`);
     await fs.writeFile(tmp, `${JSON.stringify(this.manifest, null, 2)}\n`);
     await fs.rename(tmp, path.join(this.root, MANIFEST_PATH));

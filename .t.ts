@@ -1,0 +1,15 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startReplayServer } from './test/collect/k8s-replay.js';
+const ex = promisify(execFile);
+const srv = await startReplayServer(process.argv[2] as 'crd' | 'v3');
+const k = async (...a: string[]) => { try { return (await ex('kubectl', ['--kubeconfig', srv.kubeconfig, '--request-timeout=5s', ...a])).stdout; } catch (e: any) { return 'ERR ' + e.stderr + e.stdout; } };
+console.log(await k('get', 'pods', '-A', '-o', 'wide'));
+console.log(await k('get', 'nodes', '--show-labels'));
+console.log(await k('get', 'ippools.crd.projectcalico.org,ipamblocks.crd.projectcalico.org', '-o', 'name'));
+console.log(await k('get', 'caliconodestatuses.crd.projectcalico.org'));
+console.log(await k('api-resources', '--api-group=crd.projectcalico.org'));
+console.log(await k('logs', '-n', 'calico-system', 'calico-node-m4d8w', '-c', 'calico-node', '--previous', '--tail=2'));
+console.log(await k('get', 'pods', '-n', 'shop', '-o', 'jsonpath={.items[*].status.podIP}'));
+console.log(srv.requests.slice(0, 60).join('\n'));
+await srv.close();
