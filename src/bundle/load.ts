@@ -45,7 +45,7 @@ export function loadBundleFromSource(src: BundleSource): Bundle {
   const nodeFiles = new Map<string, Map<NodeArtifactKind, string>>();
 
   for (const p of src.paths()) {
-    if (p === MANIFEST_PATH) continue;
+    if (p === MANIFEST_PATH || /^README(\.md|\.txt)?$/i.test(p) || p.startsWith('logs/')) continue; // logs/: component logs kept for humans
     if (p.startsWith('cluster/')) {
       if (CLUSTER_FILE.test(p)) {
         const text = readText(src, p, issues);

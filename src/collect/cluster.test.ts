@@ -234,6 +234,12 @@ describe('collectCluster options', () => {
     }
     const pool = ipaddr.parseCIDR(cluster.ipPools[0].spec.cidr);
     for (const b of blocks) expect(b.cidr[0].match(pool)).toBe(true);
+    // Resuming needs the same key; a refused resume leaves the bundle untouched.
+    await expect(collectCluster({ out, kubeconfig: srv.kubeconfig, anonymize: true, resume: true })).rejects.toThrow(/same --anonymize-key/);
+    await expect(collectCluster({ out, kubeconfig: srv.kubeconfig, resume: true })).rejects.toThrow(/same --anonymize-key/);
+    expect(readManifest(await openBundle(out)).manifest!.complete).toBe(true);
+    const again = await collectCluster({ out, kubeconfig: srv.kubeconfig, anonymize: true, anonymizeKey: r.anonymizeKey, resume: true, logs: { calicoNode: 'none' } });
+    expect(again.complete).toBe(true);
   });
 
   it('collects a node through the real exec API (client-node Exec over WebSocket) and marks it complete', async () => {
@@ -259,6 +265,16 @@ describe('collectCluster options', () => {
     const { manifest } = readManifest(src);
     expect((manifest!.source as unknown as { nodesComplete: string[] }).nodesComplete).toEqual(['worker-1']);
     expect(verifyManifest(src, manifest!).ok).toBe(true);
+  });
+
+  it('records a node whose exec is refused (403 on the WebSocket upgrade) and completes', async () => {
+    const out = tmpOut('exec-403');
+    const r = await collectCluster({ out, kubeconfig: srv.kubeconfig, nodes: ['worker-2', 'no-such-node'], retries: 1, retryBaseMs: 10, logs: { calicoNode: 'none' } });
+    expect(r.complete).toBe(true);
+    expect(r.nodes!.failed).toEqual([{ node: 'worker-2', error: expect.stringMatching(/403/) }]);
+    const m = readManifest(await openBundle(out)).manifest!;
+    expect(m.failures!.find((f) => f.target === 'node/no-such-node')!.error).toMatch(/no calico-node pod found/);
+    expect(m.failures!.find((f) => f.target === 'node/worker-2')!.command).toBe('exec calico-system/calico-node-m4d8w -c calico-node');
   });
 
   it('fails clearly without a usable context, an unreachable server or bad credentials, and writes nothing', async () => {

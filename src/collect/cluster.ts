@@ -121,13 +121,18 @@ export async function collectCluster(o: ClusterCollectOptions): Promise<ClusterC
     server: anonymizer ? anonymizer.text(api.server) : api.server,
     ...(anonymizer ? { anonymized: true, anonymizeKeyId: keyId } : {}),
   };
-  const output = await openOutput(o.out, source, { resume: o.resume, manifestFlushMs: 1000 });
+  const output = await openOutput(o.out, source, {
+    resume: o.resume,
+    manifestFlushMs: 1000,
+    checkPrevious: (m) => {
+      const p = m?.source as ClusterSource | undefined;
+      if (p && p.kind !== 'cluster') throw new Error(`${o.out} is a ${p.kind} bundle, not a cluster collection; cannot resume it`);
+      if (p?.anonymized && p.anonymizeKeyId !== keyId) throw new Error('this bundle was anonymized: resume it with --anonymize and the same --anonymize-key');
+      if (p && !p.anonymized && anonymizer) throw new Error('this bundle was not anonymized: resume it without --anonymize');
+    },
+  });
   const { writer } = output;
   const prev = output.previous?.source as ClusterSource | undefined;
-  if (prev?.anonymized && prev.anonymizeKeyId !== keyId) {
-    throw new Error('this bundle was anonymized: resume it with --anonymize and the same --anonymize-key');
-  }
-  if (prev && !prev.anonymized && anonymizer) throw new Error('this bundle was not anonymized: resume it without --anonymize');
   const src = writer.manifest.source as ClusterSource;
   Object.assign(src, { ...source, resourcesComplete: prev?.resourcesComplete ?? false, nodesComplete: prev?.nodesComplete ?? [] });
   const sink = new BundleSink(writer, { redact: o.redact ?? true, anonymizer, format: o.format });
@@ -142,98 +147,104 @@ export async function collectCluster(o: ClusterCollectOptions): Promise<ClusterC
   };
   const failure = (target: string, command: string, e: unknown) => sink.failure({ target, command, error: e instanceof Error ? e.message : String(e) });
 
-  // Calico's own pods: their nodes, names, health — needed for logs and for the fleet.
-  progress.phase('discovery', 'Calico component pods');
-  const calicoPods = await findCalicoPods(api, o.pageSize, signal, failure);
-  const nodeNames: string[] = [];
+  try {
+    // Calico's own pods: their nodes, names, health — needed for logs and for the fleet.
+    progress.phase('discovery', 'Calico component pods');
+    const calicoPods = await findCalicoPods(api, o.pageSize, signal, failure);
+    const nodeNames: string[] = [];
 
-  if (!src.resourcesComplete) {
-    progress.phase('discovery', 'API groups');
-    const disc = await discoverResources(api);
-    if (o.etcd) {
-      // etcd mode: Calico's data lives in etcd, not in the Kubernetes API.
-      disc.resources = disc.resources.filter((r) => r.group !== CALICO_V3 && r.group !== CALICO_CRD);
-      disc.calicoApi = 'etcdv3';
-    }
-    src.calicoApi = result.calicoApi = disc.calicoApi;
-    for (const n of disc.notes) sink.note(n);
-    for (const f of disc.failures) sink.failure(f);
-    let namespaces = o.namespaces;
-    if (namespaces) namespaces = [...new Set([...namespaces, ...calicoPods.map((p) => p.namespace)])];
-    for (const r of disc.resources) {
-      if (signal?.aborted) break;
-      progress.phase('resources', `${r.plural}${r.group ? `.${r.group}` : ''}`);
-      await listResource(api, sink, r, {
-        namespaces: r.namespaced ? namespaces : undefined,
-        pageSize: o.pageSize,
-        signal,
-        onItem: r.plural === 'nodes' && !r.group ? (it) => nodeNames.push(String((it.metadata as { name?: string })?.name ?? '')) : undefined,
-      });
-      progress.written(sink.bytes);
-    }
-    if (o.etcd && !signal?.aborted) {
-      progress.phase('resources', `etcd ${o.etcd.endpoints.join(',')}`);
-      try {
-        await collectEtcd({ ...o.etcd, sink });
-      } catch {
-        /* recorded as a failure by collectEtcd; the Kubernetes part of the bundle is still useful */
+    if (!src.resourcesComplete) {
+      progress.phase('discovery', 'API groups');
+      const disc = await discoverResources(api);
+      if (o.etcd) {
+        // etcd mode: Calico's data lives in etcd, not in the Kubernetes API.
+        disc.resources = disc.resources.filter((r) => r.group !== CALICO_V3 && r.group !== CALICO_CRD);
+        disc.calicoApi = 'etcdv3';
       }
+      src.calicoApi = result.calicoApi = disc.calicoApi;
+      for (const n of disc.notes) sink.note(n);
+      for (const f of disc.failures) sink.failure(f);
+      let namespaces = o.namespaces;
+      if (namespaces) namespaces = [...new Set([...namespaces, ...calicoPods.map((p) => p.namespace)])];
+      for (const r of disc.resources) {
+        if (signal?.aborted) break;
+        progress.phase('resources', `${r.plural}${r.group ? `.${r.group}` : ''}`);
+        await listResource(api, sink, r, {
+          namespaces: r.namespaced ? namespaces : undefined,
+          pageSize: o.pageSize,
+          signal,
+          onItem: r.plural === 'nodes' && !r.group ? (it) => nodeNames.push(String((it.metadata as { name?: string })?.name ?? '')) : undefined,
+        });
+        progress.written(sink.bytes);
+      }
+      if (o.etcd && !signal?.aborted) {
+        progress.phase('resources', `etcd ${o.etcd.endpoints.join(',')}`);
+        try {
+          await collectEtcd({ ...o.etcd, sink });
+        } catch {
+          /* recorded as a failure by collectEtcd; the Kubernetes part of the bundle is still useful */
+        }
+      }
+      if (!signal?.aborted) {
+        progress.phase('logs');
+        await collectLogs(api, sink, calicoPods, o, progress);
+      }
+      if (!signal?.aborted) await writer.update((m) => ((m.source as ClusterSource).resourcesComplete = true));
+    } else {
+      // Resuming after the resource phase: the fleet still needs the node names.
+      if (o.nodes === 'all') for (const n of await listNodeNames(api, undefined, o.pageSize, signal).catch(() => [] as string[])) nodeNames.push(n);
     }
-    if (!signal?.aborted) {
-      progress.phase('logs');
-      await collectLogs(api, sink, calicoPods, o, progress);
-    }
-    if (!signal?.aborted) await writer.update((m) => ((m.source as ClusterSource).resourcesComplete = true));
-  } else {
-    // Resuming after the resource phase: the fleet still needs the node names.
-    if (o.nodes === 'all') for (const n of await listNodeNames(api, undefined, o.pageSize, signal)) nodeNames.push(n);
-  }
 
-  if ((o.nodes || o.nodeSelector) && !signal?.aborted) {
-    const targets = await selectTargets(api, o, nodeNames, calicoPods, sink);
-    anonymizer?.addNames('node', targets.map((t) => t.node));
-    const doneSet = new Set(src.nodesComplete ?? []);
-    const skip = new Set(targets.filter((t) => doneSet.has(anonymizer ? anonymizer.name('node', t.node) : t.node)).map((t) => t.node));
-    if (o.resume) {
-      // Failures recorded for nodes about to be collected again are stale.
-      const again = new Set(targets.filter((t) => !skip.has(t.node)).map((t) => `node/${sink.path(`nodes/${t.node}/x`).split('/')[1]}`));
-      await writer.update((m) => {
-        m.failures = (m.failures ?? []).filter((f) => !again.has(f.target));
+    if ((o.nodes || o.nodeSelector) && !signal?.aborted) {
+      const targets = await selectTargets(api, o, nodeNames, calicoPods, sink);
+      anonymizer?.addNames('node', targets.map((t) => t.node));
+      const doneSet = new Set(src.nodesComplete ?? []);
+      const skip = new Set(targets.filter((t) => doneSet.has(anonymizer ? anonymizer.name('node', t.node) : t.node)).map((t) => t.node));
+      if (o.resume) {
+        // Failures recorded for nodes about to be collected again are stale.
+        const again = new Set(targets.filter((t) => !skip.has(t.node)).map((t) => `node/${sink.path(`nodes/${t.node}/x`).split('/')[1]}`));
+        await writer.update((m) => {
+          m.failures = (m.failures ?? []).filter((f) => !again.has(f.target));
+        });
+      }
+      const transport: PodExecTransport = o.transport ?? ((t, command, io) => api.exec(t, command, io));
+      result.nodes = await runFleet({
+        targets,
+        transport,
+        sink,
+        progress,
+        plan: o.plan,
+        parallel: o.parallel ?? DEFAULT_PARALLEL,
+        nodeTimeoutMs: o.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS,
+        retries: o.retries ?? DEFAULT_RETRIES,
+        retryBaseMs: o.retryBaseMs,
+        skip,
+        signal,
+        onNodeComplete: (node) =>
+          writer.update((m) => {
+            const s = m.source as ClusterSource;
+            (s.nodesComplete ??= []).push(anonymizer ? anonymizer.name('node', node) : node);
+          }),
       });
     }
-    const transport: PodExecTransport = o.transport ?? ((t, command, io) => api.exec(t, command, io));
-    result.nodes = await runFleet({
-      targets,
-      transport,
-      sink,
-      progress,
-      plan: o.plan,
-      parallel: o.parallel ?? DEFAULT_PARALLEL,
-      nodeTimeoutMs: o.nodeTimeoutMs ?? DEFAULT_NODE_TIMEOUT_MS,
-      retries: o.retries ?? DEFAULT_RETRIES,
-      retryBaseMs: o.retryBaseMs,
-      skip,
-      signal,
-      onNodeComplete: (node) =>
-        writer.update((m) => {
-          const s = m.source as ClusterSource;
-          (s.nodesComplete ??= []).push(anonymizer ? anonymizer.name('node', node) : node);
-        }),
-    });
-  }
 
-  if (signal?.aborted) {
-    await writer.flush();
+    if (signal?.aborted) {
+      await writer.flush();
+      result.manifest = writer.manifest;
+      return result;
+    }
+    progress.phase('pack');
+    result.out = await output.finalize();
+    result.complete = true;
     result.manifest = writer.manifest;
+    progress.written(sink.bytes);
+    progress.phase('done');
     return result;
+  } catch (e) {
+    // Whatever was written stays a usable partial bundle with an up-to-date manifest.
+    await writer.flush().catch(() => {});
+    throw e;
   }
-  progress.phase('pack');
-  result.out = await output.finalize();
-  result.complete = true;
-  result.manifest = writer.manifest;
-  progress.written(sink.bytes);
-  progress.phase('done');
-  return result;
 }
 
 async function listNodeNames(api: KubeApi, selector: string | undefined, pageSize = 500, signal?: AbortSignal): Promise<string[]> {
@@ -396,10 +407,19 @@ async function collectLogs(api: KubeApi, sink: BundleSink, pods: PodLite[], o: C
 
 async function selectTargets(api: KubeApi, o: ClusterCollectOptions, allNodes: string[], pods: PodLite[], sink: BundleSink): Promise<FleetTarget[]> {
   let names: string[] = [];
-  if (o.nodes === 'all') names = allNodes.length ? allNodes : await listNodeNames(api, undefined, o.pageSize, o.signal);
+  const list = async (selector?: string): Promise<string[]> => {
+    try {
+      return await listNodeNames(api, selector, o.pageSize, o.signal);
+    } catch (e) {
+      // Node listing forbidden: the calico-node pods still say which nodes run Calico (a selector cannot be applied then).
+      sink.failure({ target: 'nodes', command: `GET /api/v1/nodes${selector ? `?labelSelector=${selector}` : ''}`, error: `${(e as Error).message}; using the nodes of the calico-node pods` });
+      return selector ? [] : pods.filter((p) => p.app === 'calico-node' && p.nodeName).map((p) => p.nodeName!);
+    }
+  };
+  if (o.nodes === 'all') names = allNodes.length ? allNodes : await list();
   else if (Array.isArray(o.nodes)) names = [...o.nodes];
   if (o.nodeSelector) {
-    const sel = await listNodeNames(api, o.nodeSelector, o.pageSize, o.signal);
+    const sel = await list(o.nodeSelector);
     names = o.nodes ? names.filter((n) => sel.includes(n)) : sel;
   }
   const byNode = new Map(pods.filter((p) => p.app === 'calico-node' && p.nodeName).map((p) => [p.nodeName!, p]));

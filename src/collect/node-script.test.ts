@@ -137,23 +137,34 @@ describe('the node script itself (POSIX sh), on harmless commands', () => {
     expect(r.get('marker-lookalike')!.stdout.toString()).toBe('@@0000000000000000 END x rc=0 ms=0\n@@ END\n');
   });
 
-  it('sends plain frames when gzip is missing', async () => {
+  it('works in a bare image: no gzip (plain frames), no timeout, head or date', async () => {
     const nonce = newNonce();
-    const only = [testSteps[0], testSteps[2]];
-    // A PATH without gzip (but with the shell utilities the script needs).
+    const only = [testSteps[0], testSteps[2], testSteps[3]];
+    // A PATH with nothing but sh (printf and command -v are shell builtins).
     const dir = execFileSync('mktemp', ['-d']).toString().trim();
-    for (const t of ['printf', 'head', 'date', 'timeout', 'sh', 'cat']) execFileSync('ln', ['-s', execFileSync('bash', ['-c', `type -P ${t}`]).toString().trim(), path.join(dir, t)]);
+    execFileSync('ln', ['-s', execFileSync('bash', ['-c', 'type -P sh']).toString().trim(), path.join(dir, 'sh')]);
     const child = spawn('/bin/sh', ['-c', buildNodeScript(only, nonce)], { env: { PATH: dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     const chunks: Buffer[] = [];
+    const errs: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stderr.on('data', (c: Buffer) => errs.push(c));
     await once(child, 'close');
     execFileSync('rm', ['-rf', dir]);
     const out = Buffer.concat(chunks);
     expect(out.subarray(0, 2).toString()).toBe('@@');
-    const r = await receive(only, nonce, out, Buffer.alloc(0), 100);
+    const r = await receive(only, nonce, out, Buffer.concat(errs), 100);
     expect(r.complete).toBe(true);
     expect(r.results.get('hello')!.stdout.toString()).toBe('hello\nworld');
-    // And the receiver still detects gzip when it comes.
+    expect(r.results.get('hello')!.durationMs).toBe(0);
+    expect(r.results.get('fails')!.code).toBe(3);
+    expect(r.results.get('fails')!.stderr).toBe('oops');
+    expect(r.results.get('missing')!.notFound).toBe(true);
+    // Without head the node cannot cap an output; the receiver still keeps at most the cap.
+    const bigFrame = Buffer.from(`@@${nonce} BEGIN big 0\n${'y\n'.repeat(2000)}\n@@${nonce} END big rc=0 ms=0\n@@${nonce} DONE\n`);
+    const big = await receive([testSteps[1]], nonce, bigFrame, Buffer.alloc(0), 777);
+    expect(big.results.get('big')!.stdout.length).toBe(1000);
+    expect(big.results.get('big')!.truncated).toBe(true);
+    // And the receiver detects gzip when it comes.
     const r2 = await receive(only, nonce, gzipSync(out), Buffer.alloc(0), 3);
     expect(r2.results.get('fails')!.code).toBe(3);
   });

@@ -235,6 +235,23 @@ describeRoot('collectNode in a network namespace (real iptables, ipset, routes, 
     expect(strip(viaScript.text('nodes/node-a/iptables-save.txt'))).toBe(strip(viaExec.text('nodes/node-a/iptables-save.txt')));
   });
 
+  it('writes an anonymized .tar.gz: no node name or node/pod IP survives, CIDRs still match', async () => {
+    const out = path.join(tmp, 'anon.tar.gz');
+    const r = await collectNode({ outDir: out, nodeName: 'node-a', exec: netnsExec(NS), anonymize: true, ...plan });
+    expect(r.anonymizeKey).toMatch(/^[0-9a-f]{64}$/);
+    const src = await openBundle(out);
+    const text = src.paths().map((p) => src.text(p)).join('\n');
+    for (const s of ['node-a', '172.18.0.3', '10.244.1.5', '10.244.1.0/26']) expect(text.includes(s), s).toBe(false);
+    const dir = src.paths().find((p) => p.startsWith('nodes/'))!.split('/')[1];
+    expect(dir).toMatch(/^node-[0-9a-f]{10}$/);
+    expect(readManifest(src).manifest!.source).toEqual({ kind: 'node', node: dir, anonymized: true });
+    const routes = JSON.parse(src.text(`nodes/${dir}/ip-route.json`)) as { dst: string; type?: string }[];
+    const block = routes.find((x) => x.type === 'blackhole')!.dst;
+    const pod = routes.find((x) => x.dst.endsWith('.5'))!.dst;
+    const { default: ipaddr } = await import('ipaddr.js');
+    expect(ipaddr.parse(pod).match(ipaddr.parseCIDR(block))).toBe(true);
+  });
+
   it('refuses node names that would leave the bundle', async () => {
     await expect(collectNode({ outDir: path.join(tmp, 'b5'), nodeName: '../../etc', exec: netnsExec(NS) })).rejects.toThrow(/invalid node name/);
   });

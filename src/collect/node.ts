@@ -10,7 +10,8 @@
 import os from 'node:os';
 import { NODE_FILE_NAMES } from '../bundle/artifacts.js';
 import type { ManifestFailure } from '../model/manifest.js';
-import { BundleWriter } from './bundle-writer.js';
+import type { BundleWriter } from './bundle-writer.js';
+import { openOutput } from './output.js';
 import { DEFAULT_MAX_STDERR, formatCommand, localExec, type Exec } from './exec.js';
 import { execHttpGet, localHttpGet, type HttpGet } from './http-probe.js';
 import { planNodeSteps, STEP_ARTIFACT, SYSCTL_PREFIXES, type CommandStep, type PlanOptions, type Step, type StepResult } from './node-plan.js';
@@ -18,7 +19,7 @@ import { BundleSink } from './sink.js';
 import { Anonymizer } from './anonymize.js';
 
 export interface NodeCollectOptions extends PlanOptions {
-  /** Bundle directory to create (ignored when `writer` or `sink` is given). */
+  /** Bundle to create: a directory, or a .tar.gz/.tgz (ignored when `writer` or `sink` is given). */
   outDir?: string;
   /** Default: this host's name. */
   nodeName?: string;
@@ -47,6 +48,8 @@ export interface NodeCollectResult {
   notes: string[];
   bytes: number;
   durationMs: number;
+  /** With `anonymize: true`: the key used (keep it to map names back). */
+  anonymizeKey?: string;
 }
 
 /** Runs a command step: the first alternative whose program exists. */
@@ -92,24 +95,29 @@ export async function collectNode(opts: NodeCollectOptions): Promise<NodeCollect
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(nodeName)) throw new Error(`invalid node name ${JSON.stringify(nodeName)}`);
   const exec = opts.exec ?? localExec;
   const httpGet = opts.httpGet ?? (opts.exec ? execHttpGet(opts.exec) : localHttpGet);
-  let ownWriter: BundleWriter | undefined;
+  let finalize: (() => Promise<string>) | undefined;
+  let anonymizeKey: string | undefined;
   let sink = opts.sink;
   if (!sink) {
+    const anonymizer = opts.anonymize instanceof Anonymizer ? opts.anonymize : opts.anonymize ? Anonymizer.random() : undefined;
+    const shownName = anonymizer ? anonymizer.name('node', nodeName) : nodeName;
     let writer = opts.writer;
     if (!writer) {
       if (!opts.outDir) throw new Error('collectNode needs outDir, writer or sink');
-      writer = ownWriter = await BundleWriter.create(opts.outDir, { kind: 'node', node: nodeName });
+      const output = await openOutput(opts.outDir, { kind: 'node', node: shownName, ...(anonymizer ? { anonymized: true } : {}) });
+      writer = output.writer;
+      finalize = output.finalize;
     }
-    const anonymizer = opts.anonymize instanceof Anonymizer ? opts.anonymize : opts.anonymize ? Anonymizer.random() : undefined;
-    anonymizer?.name('node', nodeName);
     sink = new BundleSink(writer, { redact: opts.redact ?? true, anonymizer });
+    if (opts.anonymize === true) anonymizeKey = anonymizer?.keyHex;
   }
   const started = Date.now();
   const steps = planNodeSteps(opts);
   const results = await runStepsLocal(steps, exec, httpGet, opts.onStep, opts.signal);
   const res = await assembleNode(results, steps, { sink, nodeName, prefix: opts.prefix, conntrackMaxLines: opts.conntrackMaxLines });
   res.durationMs = Date.now() - started;
-  if (ownWriter) await ownWriter.finish();
+  if (anonymizeKey) res.anonymizeKey = anonymizeKey;
+  if (finalize) await finalize();
   return res;
 }
 

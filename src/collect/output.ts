@@ -25,7 +25,7 @@ export interface BundleOutput {
 export async function openOutput(
   out: string,
   source: Manifest['source'],
-  o: { resume?: boolean; manifestFlushMs?: number } = {},
+  o: { resume?: boolean; manifestFlushMs?: number; checkPrevious?: (previous: Manifest | undefined) => void } = {},
 ): Promise<BundleOutput> {
   const archive = isArchivePath(out);
   const dir = archive ? `${out}.partial` : out;
@@ -36,6 +36,8 @@ export async function openOutput(
   } catch {
     previous = undefined;
   }
+  // Before anything is written: resuming must not touch a bundle it then refuses.
+  if (o.resume) o.checkPrevious?.(previous);
   if (!o.resume) {
     if (previous) throw new Error(`${dir} already holds a bundle; pass resume to continue it, or choose another output`);
     if (archive && (await exists(out))) throw new Error(`${out} already exists`);

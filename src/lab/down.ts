@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { listNetns, run, sleep } from './sh.js';
+import { listNetns, pidAlive, run, sleep } from './sh.js';
 import { DEFAULT_LAB_PREFIX, DEFAULT_LAB_ROOT, defaultStateDir, loadState, statePath, type LabState } from './state.js';
 import { checkPrefix } from './topology.js';
 
@@ -75,14 +75,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = pidAlive;
 
 /** A recorded pid still runs one of our programs (its command line names the state dir). */
 async function isOurProcess(pid: number, stateDir: string): Promise<boolean> {

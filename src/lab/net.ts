@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ipBatch, LabError, run, StopWaiting, sysctlSet, waitFor } from './sh.js';
+import { ipBatch, LabError, pidAlive, run, StopWaiting, sysctlSet, waitFor } from './sh.js';
 import { saveState, type LabState } from './state.js';
-import { AGENT_FILE } from './scripts.js';
+import { AGENT_FILE, agentControlSocket } from './scripts.js';
 import {
   CALI_VETH_MAC,
   FELIX_ROUTE_PROTO,
@@ -133,8 +133,9 @@ export function agentDir(state: LabState): string {
 }
 
 /**
- * Starts the listeners of a pod (or the external host) inside `netns` with plain `node`, records
- * the pid in the state, and waits until every port listens.
+ * Starts the agent of a pod (or the external host) inside `netns` with plain `node`: its
+ * listeners and its prober (scripts.ts). Records the pid in the state; waitForAgents waits until
+ * every port listens.
  */
 export async function startAgent(state: LabState, netns: string, identity: string, ports: LabContainerPort[], label: string): Promise<number> {
   const dir = agentDir(state);
@@ -143,7 +144,7 @@ export async function startAgent(state: LabState, netns: string, identity: strin
   const readyFile = path.join(dir, `${netns}.ready`);
   const logFile = path.join(dir, `${netns}.log`);
   await fs.rm(readyFile, { force: true });
-  await fs.writeFile(cfgFile, JSON.stringify({ identity, ports, readyFile }));
+  await fs.writeFile(cfgFile, JSON.stringify({ identity, ports, readyFile, controlSocket: agentControlSocket(state.stateDir, netns) }));
   const fd = openSync(logFile, 'a');
   let pid: number | undefined;
   try {
@@ -184,14 +185,7 @@ export async function waitForAgents(state: LabState, netnsList: string[], timeou
   }, 50);
 }
 
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const processAlive = pidAlive;
 
 /** Starts the agent of a pod. */
 export function startPodAgent(state: LabState, pod: LabPodTopo): Promise<number> {

@@ -1,34 +1,42 @@
 /**
- * The two small programs the lab runs inside namespaces with plain `node` (no tsx, no build):
- * written into the state dir as .mjs files.
+ * The one small program the lab runs inside each pod namespace (and the external host's) with
+ * plain `node` (no tsx, no build), written into the state dir as agent.mjs:
  *
- * - agent.mjs: a pod's listeners. Every TCP port answers a connection with one line
+ * - Listeners. Every TCP port answers a connection with one line
  *   `<identity> <peer-ip>:<peer-port>` and closes; every UDP port echoes
  *   `<identity> <peer-ip>:<peer-port> <payload>`. The identity tells the prober which pod
  *   answered (a Service backend, or a duplicate IP's wrong pod); the peer address shows SNAT.
- * - probe.mjs: runs probes given as JSON lines on stdin (TCP connect, UDP echo, ping), all at
- *   once as they arrive (the parent bounds how many are in flight), and prints one JSON line per
- *   result.
+ * - A prober. On a Unix socket in the state dir (reachable from the root namespace, while the
+ *   agent's own sockets live in the pod's namespace) it takes probes as JSON lines — TCP connect,
+ *   UDP echo, ping — runs them from inside the pod and answers one JSON line each. Keeping the
+ *   prober in the long-lived agent spares starting a node process per source on every probe run.
+ *
+ * The source is kept free of backslashes and `${` so it survives this template literal verbatim.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 export const AGENT_FILE = 'agent.mjs';
-export const PROBE_FILE = 'probe.mjs';
 
-export const AGENT_SOURCE = `// caliscope lab agent: listeners of one pod (generated; see src/lab/scripts.ts)
+export const AGENT_SOURCE = `// caliscope lab agent: listeners and prober of one pod (generated; see src/lab/scripts.ts)
 import net from 'node:net';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import readline from 'node:readline';
+import { spawn } from 'node:child_process';
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-let pending = cfg.ports.length;
-const ready = () => { if (--pending <= 0) fs.writeFileSync(cfg.readyFile, String(process.pid)); };
-const fail = (what, e) => { process.stderr.write(what + ': ' + (e && e.message) + '\\n'); process.exit(1); };
+const NL = String.fromCharCode(10);
+const fail = (what, e) => { process.stderr.write(what + ': ' + (e && e.message) + NL); process.exit(1); };
+let pending = cfg.ports.length + 1;
+const ready = () => { if (--pending === 0) fs.writeFileSync(cfg.readyFile, String(process.pid)); };
+
+// ---- listeners
 for (const p of cfg.ports) {
   if (p.protocol === 'TCP') {
     const srv = net.createServer((s) => {
       s.on('error', () => {});
-      s.end(cfg.identity + ' ' + s.remoteAddress + ':' + s.remotePort + '\\n');
+      s.end(cfg.identity + ' ' + s.remoteAddress + ':' + s.remotePort + NL);
     });
     srv.on('error', (e) => fail('tcp ' + p.containerPort, e));
     srv.listen({ port: p.containerPort, host: '0.0.0.0', backlog: 511 }, ready);
@@ -41,29 +49,29 @@ for (const p of cfg.ports) {
     sock.bind(p.containerPort, '0.0.0.0', ready);
   }
 }
-if (cfg.ports.length === 0) { pending = 1; ready(); }
-process.on('SIGTERM', () => process.exit(0));
-`;
 
-export const PROBE_SOURCE = `// caliscope lab prober (generated; see src/lab/scripts.ts)
-import net from 'node:net';
-import dgram from 'node:dgram';
-import { spawn } from 'node:child_process';
-import readline from 'node:readline';
-const out = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
+// ---- prober
 const parseBanner = (line) => {
   const [servedBy, seenFrom] = line.trim().split(' ');
-  return { servedBy, seenFrom: seenFrom ? seenFrom.replace(/:\\d+$/, '') : undefined };
+  return { servedBy, seenFrom: seenFrom ? seenFrom.replace(/:[0-9]+$/, '') : undefined };
 };
+// A timer and an arrived packet can be due in the same loop turn, and timers run first:
+// decide only after pending I/O had its turn (setImmediate runs after the poll phase).
+const later = (fn) => () => setImmediate(fn);
 function tcp(p) {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    let done = false, connected = false, buf = '';
+    let done = false, connected = false, buf = '', timer;
     const s = net.connect({ host: p.ip, port: p.port });
     const finish = (r) => { if (done) return; done = true; clearTimeout(timer); s.destroy(); resolve({ ...r, ms: Date.now() - t0 }); };
-    const timer = setTimeout(() => finish(connected ? { connected, error: 'connected but no banner' } : { connected, error: 'timeout' }), p.timeoutMs);
-    s.on('connect', () => { connected = true; });
-    s.on('data', (d) => { buf += d.toString('utf8'); if (buf.includes('\\n')) finish({ connected, ...parseBanner(buf) }); });
+    timer = setTimeout(later(() => { if (!connected) finish({ connected, error: 'timeout' }); }), p.timeoutMs);
+    s.on('connect', () => {
+      connected = true;
+      // The network answered; the listener gets its own time to send the banner.
+      clearTimeout(timer);
+      timer = setTimeout(later(() => finish({ connected, error: 'connected but no banner' })), p.timeoutMs);
+    });
+    s.on('data', (d) => { buf += d.toString('utf8'); if (buf.includes(NL)) finish({ connected, ...parseBanner(buf) }); });
     s.on('end', () => finish(buf ? { connected, ...parseBanner(buf) } : { connected, error: 'closed without banner' }));
     s.on('error', (e) => finish({ connected, error: e.code || e.message }));
   });
@@ -74,51 +82,74 @@ function udp(p) {
     let done = false;
     const s = dgram.createSocket('udp4');
     const finish = (r) => { if (done) return; done = true; clearTimeout(timer); try { s.close(); } catch {} resolve({ ...r, ms: Date.now() - t0 }); };
-    const timer = setTimeout(() => finish({ error: 'timeout' }), p.timeoutMs);
+    const timer = setTimeout(later(() => finish({ error: 'timeout' })), p.timeoutMs);
     s.on('error', (e) => finish({ error: e.code || e.message }));
     s.on('message', (m) => finish({ connected: true, ...parseBanner(m.toString('utf8')) }));
     s.connect(p.port, p.ip, (e) => { if (e) return finish({ error: e.code || e.message }); s.send('probe ' + p.id, (e2) => { if (e2) finish({ error: e2.code || e2.message }); }); });
   });
 }
+// Pings run from one shell: forking a small shell is far cheaper than forking node.
+let sh;
+let pingSeq = 0;
+const pings = new Map();
+function shell() {
+  if (sh) return sh;
+  sh = spawn('sh', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+  readline.createInterface({ input: sh.stdout }).on('line', (line) => {
+    const m = /^([0-9]+) ([0-9]+) ?(.*)$/.exec(line);
+    const done = m && pings.get(Number(m[1]));
+    if (!done) return;
+    pings.delete(Number(m[1]));
+    done(m[2] === '0' ? { connected: true } : { error: m[3] || 'no reply' });
+  });
+  sh.on('close', () => { sh = undefined; for (const [k, done] of pings) { pings.delete(k); done({ error: 'ping shell exited' }); } });
+  return sh;
+}
 function icmp(p) {
   return new Promise((resolve) => {
     const t0 = Date.now();
     const secs = String(Math.max(1, Math.round(p.timeoutMs / 1000)));
-    const args = ['-n', '-c', '1', '-W', secs];
-    if (p.size) args.push('-M', 'do', '-s', String(p.size));
-    args.push(p.ip);
-    let text = '';
-    let child;
-    try { child = spawn('ping', args, { stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { resolve({ error: 'ping: ' + e.message, ms: 0 }); return; }
-    child.stdout.on('data', (d) => { text += d; });
-    child.stderr.on('data', (d) => { text += d; });
-    child.on('error', (e) => resolve({ error: 'ping: ' + e.message, ms: Date.now() - t0 }));
-    child.on('close', (code) => {
-      const lines = text.split('\\n').map((l) => l.trim()).filter(Boolean);
-      const why = lines.find((l) => /From |error|nreachable|Frag|too long|exceeded/.test(l));
-      resolve(code === 0 ? { connected: true, ms: Date.now() - t0 } : { error: why || 'no reply', ms: Date.now() - t0 });
-    });
+    const size = p.size ? ' -M do -s ' + Number(p.size) : '';
+    const ip = String(p.ip).replace(/[^0-9.]/g, '');
+    const seq = ++pingSeq;
+    pings.set(seq, (r) => resolve({ ...r, ms: Date.now() - t0 }));
+    shell().stdin.write('{ o=$(ping -n -c 1 -W ' + secs + size + ' ' + ip + ' 2>&1); c=$?; echo "' + seq +
+      ' $c $(echo "$o" | grep -m1 -E "From |error|nreachable|Frag|too long|exceeded")"; } &' + NL);
   });
 }
-const rl = readline.createInterface({ input: process.stdin });
-let inflight = 0, closed = false;
-const maybeExit = () => { if (closed && inflight === 0) process.exit(0); };
-rl.on('line', (line) => {
-  if (!line.trim()) return;
-  const p = JSON.parse(line);
-  inflight++;
-  const run = p.kind === 'tcp' ? tcp : p.kind === 'udp' ? udp : icmp;
-  run(p).then((r) => { out({ id: p.id, ...r }); inflight--; maybeExit(); });
+// Before a run: forget cached path MTUs (so every run measures the path as it is) and report the MTU.
+function prepare() {
+  try { fs.writeFileSync('/proc/sys/net/ipv4/route/flush', '1'); } catch {}
+  let mtu;
+  try { mtu = Number(fs.readFileSync('/sys/class/net/eth0/mtu', 'utf8').trim()); } catch {}
+  return Promise.resolve({ connected: true, mtu, ms: 0 });
+}
+try { fs.unlinkSync(cfg.controlSocket); } catch {}
+const control = net.createServer((conn) => {
+  conn.on('error', () => {});
+  readline.createInterface({ input: conn }).on('line', (line) => {
+    let p;
+    try { p = JSON.parse(line); } catch { return; }
+    const run = p.kind === 'tcp' ? tcp : p.kind === 'udp' ? udp : p.kind === 'icmp' ? icmp : prepare;
+    run(p).then((r) => { if (!conn.destroyed) conn.write(JSON.stringify({ id: p.id, ...r }) + NL); });
+  });
 });
-rl.on('close', () => { closed = true; maybeExit(); });
+control.on('error', (e) => fail('control socket', e));
+control.listen(cfg.controlSocket, ready);
+process.on('SIGTERM', () => process.exit(0));
 `;
 
-/** Writes agent.mjs and probe.mjs into the state dir (idempotent). Returns their paths. */
-export async function writeLabScripts(stateDir: string): Promise<{ agent: string; probe: string }> {
+/** Where the agent of `netns` listens for probe requests (short: Unix socket paths are limited to 107 bytes). */
+export function agentControlSocket(stateDir: string, netns: string): string {
+  const p = path.join(stateDir, 'agents', `${createHash('sha1').update(netns).digest('hex').slice(0, 12)}.sock`);
+  if (Buffer.byteLength(p) > 107) throw new Error(`state dir ${stateDir} is too long for the agents' Unix sockets (${p})`);
+  return p;
+}
+
+/** Writes agent.mjs into the state dir (idempotent). Returns its path. */
+export async function writeLabScripts(stateDir: string): Promise<{ agent: string }> {
   await fs.mkdir(stateDir, { recursive: true });
   const agent = path.join(stateDir, AGENT_FILE);
-  const probe = path.join(stateDir, PROBE_FILE);
   await fs.writeFile(agent, AGENT_SOURCE);
-  await fs.writeFile(probe, PROBE_SOURCE);
-  return { agent, probe };
+  return { agent };
 }

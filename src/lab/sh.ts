@@ -4,7 +4,7 @@
  * root namespace, and they change nothing there but the list of named namespaces.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { formatCommand } from '../collect/exec.js';
 
 export class LabError extends Error {
@@ -155,4 +155,20 @@ export function requireLabHost(extra: string[] = [], host: { platform?: string; 
 
 export function hasProgram(bin: string): boolean {
   return onPath(bin);
+}
+
+/** True while `pid` runs; a zombie (exited, not yet reaped by init) counts as gone. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
 }

@@ -46,10 +46,11 @@ export interface ReplayServer {
   onExec?: ExecHandler;
 }
 
+/** A flavour under FIXTURES (with the shared `core/`), or an absolute directory (a recording). */
 function loadRoutes(flavour: string): Route[] {
   const out: Route[] = [];
-  for (const dir of [flavour, 'core']) {
-    const abs = path.join(FIXTURES, dir);
+  for (const dir of path.isAbsolute(flavour) ? [flavour] : [flavour, 'core']) {
+    const abs = path.isAbsolute(dir) ? dir : path.join(FIXTURES, dir);
     const { routes } = JSON.parse(readFileSync(path.join(abs, 'routes.json'), 'utf8')) as { routes: Omit<Route, 'dir'>[] };
     for (const r of routes) out.push({ ...r, dir: abs });
   }
@@ -104,7 +105,7 @@ export interface ExtraRoute {
   body: unknown;
 }
 
-export async function startReplayServer(flavour: 'crd' | 'v3', o: { delayMs?: number; extra?: ExtraRoute[] } = {}): Promise<ReplayServer> {
+export async function startReplayServer(flavour: 'crd' | 'v3' | (string & {}), o: { delayMs?: number; extra?: ExtraRoute[] } = {}): Promise<ReplayServer> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'csf-k8s-replay-'));
   const key = path.join(tmp, 'key.pem');
   const cert = path.join(tmp, 'cert.pem');

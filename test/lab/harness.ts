@@ -8,7 +8,7 @@ import type { LabState } from '../../src/lab/state.js';
 import { expectedFailures, mismatches } from './expectations.js';
 
 /** Probe settings for tests: many probes in flight, since dropped probes each cost the timeout. */
-export const PROBE_OPTS = { concurrency: 96, timeoutMs: 1000 } as const;
+export const PROBE_OPTS = { concurrency: 64, timeoutMs: 1000 } as const;
 
 export interface FaultRun {
   id: string;

@@ -56,7 +56,8 @@ export class EnumeratingChooser implements Chooser {
 
   /** Choices taken in the current run. */
   taken(): Choice[] {
-    return this.script.slice(0, this.pos);
+    // Copies: next() flips the script's entries in place.
+    return this.script.slice(0, this.pos).map((c) => ({ ...c }));
   }
 
   /** Prepare the next combination; false when all were explored. */
