@@ -7,6 +7,7 @@ import { registerSelectorCommands } from './commands/selector.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerTraceCommand } from './commands/trace.js';
 import { registerDiagnoseCommand } from './commands/diagnose.js';
+import { registerCollectCommands } from './commands/collect.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerPolicyCommands(program);
   registerTraceCommand(program);
   registerDiagnoseCommand(program);
+  registerCollectCommands(program);
   return program;
 }
 

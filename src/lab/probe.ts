@@ -4,19 +4,18 @@
  * (path-MTU probe), every pod → every Service ClusterIP:port, every pod → the external host, and
  * the external host → every NodePort on every node.
  *
- * One prober process per source namespace (probe.mjs, plain node) receives its probes on stdin;
- * the parent keeps at most `concurrency` probes in flight across all of them. A dropped TCP SYN
- * or UDP datagram costs the full timeout, so timeouts are short (1 s) and probes run in parallel.
+ * Probes are run by the agent living in the source's namespace (scripts.ts), reached over its
+ * Unix control socket; the caller keeps at most `concurrency` probes in flight across all
+ * sources. A dropped TCP SYN or UDP datagram costs the full timeout, so timeouts are short (1 s)
+ * and probes run in parallel.
  *
  * A TCP/UDP probe is `ok` only when the *intended* endpoint answered: the listener's banner names
  * the pod, so traffic delivered to the wrong pod (a duplicate IP) is a failure, and a Service
  * probe must be answered by one of its endpoints. ICMP cannot tell who answered.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import path from 'node:path';
+import net from 'node:net';
 import readline from 'node:readline';
-import { PROBE_FILE, writeLabScripts } from './scripts.js';
-import { run } from './sh.js';
+import { agentControlSocket } from './scripts.js';
 import type { LabState } from './state.js';
 
 export type ProbeProtocol = 'TCP' | 'UDP' | 'ICMP';
@@ -187,89 +186,93 @@ export async function labProbe(state: LabState, opts: LabProbeOptions = {}): Pro
 
 /** Runs the given planned probes (see planProbes). */
 export async function runProbes(state: LabState, planned: PlannedProbe[], opts: LabProbeOptions = {}): Promise<ProbeResult[]> {
-  let plan = planned;
-  if (plan.length === 0) return [];
+  if (planned.length === 0) return [];
   const concurrency = Math.max(1, opts.concurrency ?? 32);
   const timeoutMs = opts.timeoutMs ?? 1000;
-  await writeLabScripts(state.stateDir);
-  const script = path.join(state.stateDir, PROBE_FILE);
-  const sources = [...new Set(plan.map((p) => p.netns))];
-  // Cached path-MTU exceptions from an earlier run would make a DF probe fail locally; each run
-  // measures the path as it is now.
-  await Promise.all(sources.map((ns) => run('ip', ['-n', ns, 'route', 'flush', 'cache'], { allowFail: true })));
-  // Full-size probes are as large as the source's interface allows (what an application sends).
-  const mtus = new Map<string, number>();
-  await Promise.all(
-    sources.map(async (ns) => {
-      const r = await run('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'], { allowFail: true });
-      const mtu = (JSON.parse(r.stdout || '[]') as Array<{ mtu?: number }>)[0]?.mtu;
-      if (mtu) mtus.set(ns, mtu);
-    }),
-  );
-  plan = plan.map((p) => (p.fullSize && mtus.has(p.netns) ? { ...p, size: mtus.get(p.netns)! - 28 } : p));
+  const sources = [...new Set(planned.map((p) => p.netns))];
+  const agents = new Map<string, AgentConnection>();
+  try {
+    await Promise.all(sources.map(async (ns) => agents.set(ns, await AgentConnection.open(agentControlSocket(state.stateDir, ns)))));
+    // Each run measures paths as they are now (no cached path MTU in the source), and full-size
+    // probes are as large as the source's interface allows (what an application would send).
+    const mtus = new Map<string, number>();
+    await Promise.all(
+      sources.map(async (ns) => {
+        const r = await agents.get(ns)!.request({ kind: 'prepare' });
+        if (typeof r.mtu === 'number' && r.mtu > 0) mtus.set(ns, r.mtu);
+      }),
+    );
+    const plan = planned.map((p) => (p.fullSize && mtus.has(p.netns) ? { ...p, size: mtus.get(p.netns)! - 28 } : p));
 
-  const byId = new Map(plan.map((p) => [p.id, p]));
-  const results = new Map<number, ProbeResult>();
-  const children = new Map<string, ChildProcessWithoutNullStreams>();
-  const waiting = new Map<number, () => void>();
-  const exited: Promise<void>[] = [];
-  for (const ns of sources) {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    children.set(ns, child);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 2000) stderr += d.toString('utf8');
-    });
-    readline.createInterface({ input: child.stdout }).on('line', (line) => {
-      let r: RawResult;
+    // Round-robin over sources so every source starts at once.
+    const queues = sources.map((ns) => plan.filter((p) => p.netns === ns));
+    const order: PlannedProbe[] = [];
+    for (let i = 0; queues.some((q) => i < q.length); i++) for (const q of queues) if (i < q.length) order.push(q[i]);
+    const results = new Map<number, ProbeResult>();
+    let next = 0;
+    const worker = async () => {
+      while (next < order.length) {
+        const p = order[next++];
+        const raw = await agents.get(p.netns)!.request({ kind: p.protocol.toLowerCase(), ip: p.dstIp, port: p.port, size: p.size, timeoutMs });
+        results.set(p.id, judge(p, { ...raw, id: p.id }));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, order.length) }, worker));
+    return plan.map((p) => results.get(p.id)!);
+  } finally {
+    for (const a of agents.values()) a.close();
+  }
+}
+
+/** One Unix-socket connection to an agent; requests are matched to answers by id. */
+class AgentConnection {
+  private seq = 0;
+  private readonly waiting = new Map<number, (r: RawResult & { mtu?: number }) => void>();
+  private closedWith: string | undefined;
+
+  private constructor(private readonly sock: net.Socket) {
+    readline.createInterface({ input: sock }).on('line', (line) => {
+      let r: RawResult & { mtu?: number };
       try {
-        r = JSON.parse(line) as RawResult;
+        r = JSON.parse(line) as RawResult & { mtu?: number };
       } catch {
         return;
       }
-      const p = byId.get(r.id);
-      if (!p || results.has(r.id)) return;
-      results.set(r.id, judge(p, r));
-      waiting.get(r.id)?.();
+      const done = this.waiting.get(r.id);
+      this.waiting.delete(r.id);
+      done?.(r);
     });
-    exited.push(
-      new Promise<void>((resolve) =>
-        child.on('close', () => {
-          // A prober that died leaves its probes unanswered: fail them rather than hang.
-          for (const p of plan) {
-            if (p.netns === ns && !results.has(p.id)) {
-              results.set(p.id, judge(p, { id: p.id, error: `prober exited${stderr ? `: ${stderr.trim().split('\n').pop()}` : ''}`, ms: 0 }));
-              waiting.get(p.id)?.();
-            }
-          }
-          resolve();
-        }),
-      ),
-    );
+    const onGone = (why: string) => {
+      this.closedWith ??= why;
+      for (const [id, done] of this.waiting) done({ id, error: `prober unavailable: ${why}`, ms: 0 });
+      this.waiting.clear();
+    };
+    sock.on('error', (e) => onGone(e.message));
+    sock.on('close', () => onGone('connection closed'));
   }
 
-  // Round-robin over sources so every prober starts at once.
-  const queues = sources.map((ns) => plan.filter((p) => p.netns === ns));
-  const order: PlannedProbe[] = [];
-  for (let i = 0; queues.some((q) => i < q.length); i++) for (const q of queues) if (i < q.length) order.push(q[i]);
+  static open(socketPath: string): Promise<AgentConnection> {
+    return new Promise((resolve) => {
+      const sock = net.connect(socketPath);
+      const conn = new AgentConnection(sock);
+      sock.once('connect', () => resolve(conn));
+      // A dead agent: every request on this connection fails with the reason.
+      sock.once('error', () => resolve(conn));
+    });
+  }
 
-  let next = 0;
-  const worker = async () => {
-    while (next < order.length) {
-      const p = order[next++];
-      await new Promise<void>((resolve) => {
-        if (results.has(p.id)) return resolve();
-        waiting.set(p.id, resolve);
-        const msg = { id: p.id, kind: p.protocol.toLowerCase(), ip: p.dstIp, port: p.port, size: p.size, timeoutMs };
-        children.get(p.netns)!.stdin.write(`${JSON.stringify(msg)}\n`);
-      });
-      waiting.delete(p.id);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, order.length) }, worker));
-  for (const c of children.values()) c.stdin.end();
-  await Promise.all(exited);
-  return plan.map((p) => results.get(p.id)!);
+  request(msg: Record<string, unknown>): Promise<RawResult & { mtu?: number }> {
+    const id = ++this.seq;
+    if (this.closedWith) return Promise.resolve({ id, error: `prober unavailable: ${this.closedWith}`, ms: 0 });
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.sock.write(`${JSON.stringify({ ...msg, id })}\n`);
+    });
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
 }
 
 /** A stable key of a probe (for comparing runs): `from>to proto/port[/size]`. */
