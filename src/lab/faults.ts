@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { birdc, birdKernelRoutes, restartSessions, sessionsOf, waitForBirdRoutes, waitForMesh, writeBirdConfig } from './bird.js';
 import { applyDataplane, deleteFaultRule, insertFaultRule, type FaultIptablesRule, type RenderDataplane } from './dataplane.js';
 import { cidrContains, nthIp, parseCidr, parseIp } from './ipv4.js';
-import { buildPod, destroyPod, processAlive, startPodAgent, waitForAgents } from './net.js';
+import { buildPod, destroyPod, startPodAgent, waitForAgents } from './net.js';
 import { ipBatch, LabError, nsRun, run, sysctlGet, sysctlSet, waitFor } from './sh.js';
 import type { LabMode } from './spec.js';
 import { allPods, saveState, type ActiveFault, type LabState } from './state.js';
@@ -435,10 +435,6 @@ export const FAULTS: FaultDef[] = [
     },
     async fix(state, f) {
       const dup = state.extraPods.find((p) => p.key === f.undo.duplicate);
-      for (const proc of state.processes.filter((p) => p.netns === f.undo.netns)) {
-        if (processAlive(proc.pid)) process.kill(proc.pid, 'SIGKILL');
-      }
-      state.processes = state.processes.filter((p) => p.netns !== f.undo.netns);
       if (dup) await destroyPod(state, dup);
       state.extraPods = state.extraPods.filter((p) => p.key !== f.undo.duplicate);
       if (state.topology.mode === 'bgp') {

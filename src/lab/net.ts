@@ -91,8 +91,24 @@ export async function buildPod(t: LabTopology, pod: LabPodTopo): Promise<void> {
   await ipBatch(node.ns, [`link set ${pod.hostIface} up`, `route add ${pod.ip}/32 dev ${pod.hostIface} scope link`]);
 }
 
-/** Removes a pod added after lab up (its namespace and, with it, both veth ends and the route). */
+/**
+ * Removes a pod added after lab up. The host-side veth goes first, synchronously (with it the
+ * pod's eth0 and its /32 route): a deleted namespace is torn down by the kernel asynchronously,
+ * and until then its veth and route would still attract traffic.
+ */
 export async function destroyPod(state: LabState, pod: LabPodTopo): Promise<void> {
+  const node = state.topology.nodes.find((n) => n.name === pod.node);
+  if (node) await run('ip', ['-n', node.ns, 'link', 'del', pod.hostIface], { allowFail: true });
+  // Its agent and anything the agent started (the ping shell) live in the namespace.
+  const pids = (await run('ip', ['netns', 'pids', pod.netns], { allowFail: true })).stdout.split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  state.processes = state.processes.filter((p) => p.netns !== pod.netns);
   await run('ip', ['netns', 'del', pod.netns], { allowFail: true });
   state.namespaces = state.namespaces.filter((n) => n !== pod.netns);
 }

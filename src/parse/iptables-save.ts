@@ -159,9 +159,16 @@ function unquote(s: number, e: number): string {
   const src = SRC;
   // Common case: the whole token is one quoted run without escapes (`"cali:…"`).
   if (e - s >= 2 && src.charCodeAt(s) === 34 && src.charCodeAt(e - 1) === 34) {
-    const bs = src.indexOf('\\', s);
-    const q = src.indexOf('"', s + 1);
-    if ((bs < 0 || bs >= e) && q === e - 1) return src.slice(s + 1, e - 1);
+    // Scan only the token: indexOf over the rest of a 30 MB dump per token was quadratic.
+    let plain = true;
+    for (let k = s + 1; k < e - 1; k++) {
+      const c = src.charCodeAt(k);
+      if (c === 92 || c === 34) {
+        plain = false;
+        break;
+      }
+    }
+    if (plain) return src.slice(s + 1, e - 1);
   }
   let out = '';
   let i = s;

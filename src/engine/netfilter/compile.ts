@@ -41,6 +41,8 @@ export interface CompiledRule {
   test: Predicate;
   /** True when the rule's effect cannot change the packet's fate (LOG, NFLOG, no target…): skipped entirely. */
   inert: boolean;
+  /** Jump/goto target, resolved on first use (null: not in the table). */
+  target?: CompiledChain | null;
 }
 
 export interface CompiledChain {
@@ -126,17 +128,31 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
       return () => m.negate;
     case 'set': {
       const { setName, dirs, negate } = m;
+      // Memo of membership answers for the env (node) last used: traces and matrices ask the
+      // same (set, address) questions over and over.
+      let memoEnv: NetfilterEnv | undefined;
+      const memo = new Map<string, boolean | undefined>();
       return (x) => {
         const p = x.pkt;
         const ip = dirs[0] === 'dst' ? p.dst : p.src;
         let proto: string | undefined;
         let port: number | undefined;
+        let key = ip;
         if (dirs.length >= 2) {
           proto = PROTO_NAMES_FOR_SET[p.proto] ?? String(p.proto);
           if (p.proto === 1 || p.proto === 58) port = ((p.icmpType ?? 0) << 8) | (p.icmpCode ?? 0);
           else port = dirs[1] === 'dst' ? p.dport : p.sport;
+          key = `${ip}|${proto}|${port}`;
         }
-        const r = x.env.ipsetTest(setName, ip, proto, port);
+        if (memoEnv !== x.env || memo.size > 4096) {
+          memoEnv = x.env;
+          memo.clear();
+        }
+        let r = memo.get(key);
+        if (r === undefined && !memo.has(key)) {
+          r = x.env.ipsetTest(setName, ip, proto, port);
+          memo.set(key, r);
+        }
         if (r === undefined) return x.chooser.choose('assume', rule, `ip set ${setName} is not in the bundle (or its type is not modelled)`);
         return r !== negate;
       };
@@ -411,21 +427,28 @@ export function compileChain(chain: IptChain): CompiledChain {
 
 /** One compiled view of a dump: chains compiled on first use and kept. */
 export class CompiledRuleset {
-  private readonly cache = new Map<string, CompiledChain | null>();
+  private readonly cache = new Map<string, Map<string, CompiledChain | null>>();
   compiledChains = 0;
 
   constructor(readonly dump: IptablesSave) {}
 
   chain(table: string, name: string): CompiledChain | undefined {
-    const key = `${table}\u0000${name}`;
-    let c = this.cache.get(key);
+    let t = this.cache.get(table);
+    if (!t) this.cache.set(table, (t = new Map()));
+    let c = t.get(name);
     if (c === undefined) {
       const raw = this.dump.tables.get(table)?.chains.get(name);
       c = raw ? compileChain(raw) : null;
       if (c) this.compiledChains++;
-      this.cache.set(key, c);
+      t.set(name, c);
     }
     return c ?? undefined;
+  }
+
+  /** The compiled target of a jump rule, cached on the rule. */
+  jumpTarget(table: string, cr: CompiledRule, name: string): CompiledChain | undefined {
+    if (cr.target === undefined) cr.target = this.chain(table, name) ?? null;
+    return cr.target ?? undefined;
   }
 
   hasTable(table: string): boolean {

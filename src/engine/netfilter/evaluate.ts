@@ -100,7 +100,27 @@ interface Frame {
   pos: number;
 }
 
-/** Evaluates one table's built-in chain for the hook. */
+function policyResult(table: string, start: CompiledChain, evaluated: number): TableResult {
+  const ch = start.chain;
+  const pol = ch.policy ?? 'ACCEPT';
+  const fate: Fate = pol === 'DROP' ? 'drop' : pol === 'ACCEPT' ? 'accept' : 'indeterminate';
+  return {
+    table,
+    fate,
+    evaluated,
+    decision: { table, chain: ch.name, policy: pol, line: ch.line, text: `:${ch.name} ${pol}`, reason: fate === 'indeterminate' ? `unknown policy ${pol}` : undefined },
+  };
+}
+
+function ruleResult(table: string, fate: Fate, rule: IptRule, evaluated: number, reason?: string): TableResult {
+  return { table, fate, evaluated, decision: { table, chain: rule.chain, rule, line: rule.line, text: ruleText(rule), reason } };
+}
+
+function pushHit(hits: RuleHit[], table: string, rule: IptRule, action: string): void {
+  hits.push({ table, chain: rule.chain, index: rule.index, line: rule.line, raw: rule.raw, counters: rule.counters, action });
+}
+
+/** Evaluates one table's built-in chain for the hook. Hot path: no closures are created per call. */
 export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx: EvalCtx, hits: RuleHit[] | undefined, nat: NatRewrite[]): TableResult {
   const start = rs.chain(table, hook);
   if (!start) {
@@ -108,41 +128,25 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
   }
   const pkt = ctx.pkt;
   const stack: Frame[] = [];
-  let cur: Frame = { cc: start, cand: start.candidates(ctx), pos: 0 };
+  let cc: CompiledChain = start;
+  let cand: ArrayLike<number> = start.candidates(ctx);
+  let pos = 0;
   let evaluated = 0;
   let steps = 0;
-  const policyDecision = (): TableResult => {
-    const ch = start.chain;
-    const pol = ch.policy ?? 'ACCEPT';
-    const fate: Fate = pol === 'DROP' ? 'drop' : pol === 'ACCEPT' ? 'accept' : 'indeterminate';
-    return {
-      table,
-      fate,
-      evaluated,
-      decision: { table, chain: ch.name, policy: pol, line: ch.line, text: `:${ch.name} ${pol}`, reason: fate === 'indeterminate' ? `unknown policy ${pol}` : undefined },
-    };
-  };
-  const decide = (fate: Fate, rule: IptRule, reason?: string): TableResult => ({
-    table,
-    fate,
-    evaluated,
-    decision: { table, chain: rule.chain, rule, line: rule.line, text: ruleText(rule), reason },
-  });
-  const hit = (rule: IptRule, action: string) => {
-    if (hits) hits.push({ table, chain: rule.chain, index: rule.index, line: rule.line, raw: rule.raw, counters: rule.counters, action });
-  };
 
   for (;;) {
     if (++steps > MAX_STEPS) {
-      return { table, fate: 'indeterminate', evaluated, decision: { table, chain: cur.cc.chain.name, line: cur.cc.chain.line, text: cur.cc.chain.name, reason: 'too many steps (a jump loop?)' } };
+      return { table, fate: 'indeterminate', evaluated, decision: { table, chain: cc.chain.name, line: cc.chain.line, text: cc.chain.name, reason: 'too many steps (a jump loop?)' } };
     }
-    if (cur.pos >= cur.cand.length) {
+    if (pos >= cand.length) {
       const up = stack.pop();
-      if (!up) return policyDecision();
-      cur = up;
+      if (!up) return policyResult(table, start, evaluated);
+      cc = up.cc;
+      cand = up.cand;
+      pos = up.pos;
       continue;
     }
-    const cr = cur.cc.rules[cur.cand[cur.pos++]];
+    const cr = cc.rules[cand[pos++]];
     if (cr.inert) continue;
     evaluated++;
     if (!cr.test(ctx)) continue;
@@ -150,39 +154,62 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
     const t = rule.target as Target;
     switch (t.kind) {
       case 'ACCEPT':
-        hit(rule, 'ACCEPT');
-        return decide('accept', rule);
+        if (hits) pushHit(hits, table, rule, 'ACCEPT');
+        return ruleResult(table, 'accept', rule, evaluated);
       case 'DROP':
-        hit(rule, 'DROP');
-        return decide('drop', rule);
+        if (hits) pushHit(hits, table, rule, 'DROP');
+        return ruleResult(table, 'drop', rule, evaluated);
       case 'REJECT':
-        hit(rule, `REJECT${t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`);
-        return decide('reject', rule);
+        if (hits) pushHit(hits, table, rule, `REJECT${t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`);
+        return ruleResult(table, 'reject', rule, evaluated);
       case 'RETURN': {
-        hit(rule, 'RETURN');
+        if (hits) pushHit(hits, table, rule, 'RETURN');
         const up = stack.pop();
-        if (!up) return policyDecision();
-        cur = up;
+        if (!up) return policyResult(table, start, evaluated);
+        cc = up.cc;
+        cand = up.cand;
+        pos = up.pos;
         break;
       }
       case 'jump': {
-        const next = rs.chain(table, t.chain);
+        const next = rs.jumpTarget(table, cr, t.chain);
         if (!next) {
-          hit(rule, `${t.goto ? 'goto' : 'jump'} ${t.chain} (missing)`);
-          return decide('indeterminate', rule, `chain ${t.chain} is not in the ${table} table of the dump`);
+          if (hits) pushHit(hits, table, rule, `${t.goto ? 'goto' : 'jump'} ${t.chain} (missing)`);
+          return ruleResult(table, 'indeterminate', rule, evaluated, `chain ${t.chain} is not in the ${table} table of the dump`);
         }
-        hit(rule, `${t.goto ? 'goto' : 'jump'} ${t.chain}`);
-        if (!t.goto) stack.push(cur);
-        if (stack.length > 64) return decide('indeterminate', rule, 'chain nesting deeper than 64 (a loop?)');
-        cur = { cc: next, cand: next.candidates(ctx), pos: 0 };
+        if (hits) pushHit(hits, table, rule, `${t.goto ? 'goto' : 'jump'} ${t.chain}`);
+        if (!t.goto) {
+          stack.push({ cc, cand, pos });
+          if (stack.length > 64) return ruleResult(table, 'indeterminate', rule, evaluated, 'chain nesting deeper than 64 (a loop?)');
+        }
+        cc = next;
+        cand = next.candidates(ctx);
+        pos = 0;
         break;
       }
       case 'MARK': {
         const before = pkt.mark;
         pkt.mark = applyXmark(pkt.mark, t.value, t.mask);
-        hit(rule, `MARK ${hex(t.value)}/${hex(t.mask)}: ${hex(before)} → ${hex(pkt.mark)}`);
+        if (hits) pushHit(hits, table, rule, `MARK ${hex(t.value)}/${hex(t.mask)}: ${hex(before)} → ${hex(pkt.mark)}`);
         break;
       }
+      default: {
+        const r = slowTarget(rs, table, hook, ctx, hits, nat, rule, t, evaluated);
+        if (r) return r;
+      }
+    }
+  }
+}
+
+/** Targets that are rare on the hot path (NAT, CONNMARK, logging, userspace). Returns a result when the target ends the table. */
+function slowTarget(rs: CompiledRuleset, table: string, hook: HookName, ctx: EvalCtx, hits: RuleHit[] | undefined, nat: NatRewrite[], rule: IptRule, t: Target, evaluated: number): TableResult | undefined {
+  const pkt = ctx.pkt;
+  const hit = (action: string) => {
+    if (hits) pushHit(hits, table, rule, action);
+  };
+  const decide = (fate: Fate, reason?: string) => ruleResult(table, fate, rule, evaluated, reason);
+  void rs;
+  switch (t.kind) {
       case 'CONNMARK': {
         if (t.mode === 'set' && t.value !== undefined && t.mask !== undefined) pkt.ct.mark = applyXmark(pkt.ct.mark, t.value, t.mask);
         else if (t.mode === 'save') {
@@ -194,7 +221,7 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
           if (t.shift) v = t.shift.dir === 'left' ? v << t.shift.bits : v >>> t.shift.bits;
           pkt.mark = applyXmark(pkt.mark, v >>> 0, t.nfmask ?? 0xffffffff);
         }
-        hit(rule, `CONNMARK ${t.mode}`);
+        hit(`CONNMARK ${t.mode}`);
         break;
       }
       case 'DNAT':
@@ -203,7 +230,7 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
         if (!r || r.minIp === undefined) {
           if (r && r.minPort !== undefined && t.kind === 'DNAT') {
             // Port-only DNAT keeps the address.
-          } else return decide('indeterminate', rule, `${t.kind} without a target address`);
+          } else return decide('indeterminate', `${t.kind} without a target address`);
         }
         if (t.to.length > 1 || (r.maxIp !== undefined && r.maxIp !== r.minIp)) {
           // Several targets: the kernel picks one per connection; the engine takes the first and says so.
@@ -217,7 +244,7 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
           pkt.ct.reply = { ...pkt.ct.reply, src: pkt.dst, sport: pkt.dport };
           ctx.dst4 = ipv4OrMinus(pkt.dst);
           nat.push({ kind: 'DNAT', table, chain: rule.chain, rule, before, after: { addr: pkt.dst, port: pkt.dport } });
-          hit(rule, `DNAT → ${pkt.dst}${pkt.dport !== undefined ? `:${pkt.dport}` : ''}`);
+          hit(`DNAT → ${pkt.dst}${pkt.dport !== undefined ? `:${pkt.dport}` : ''}`);
         } else {
           const before = { addr: pkt.src, port: pkt.sport };
           if (r.minIp !== undefined) pkt.src = r.minIp;
@@ -226,13 +253,13 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
           pkt.ct.reply = { ...pkt.ct.reply, dst: pkt.src, dport: pkt.sport };
           ctx.src4 = ipv4OrMinus(pkt.src);
           nat.push({ kind: 'SNAT', table, chain: rule.chain, rule, before, after: { addr: pkt.src, port: pkt.sport } });
-          hit(rule, `SNAT → ${pkt.src}`);
+          hit(`SNAT → ${pkt.src}`);
         }
-        return decide('accept', rule);
+        return decide('accept');
       }
       case 'MASQUERADE': {
         const addr = ctx.env.masqueradeSource?.(pkt.outIface, pkt.dst);
-        if (!addr) return decide('indeterminate', rule, `MASQUERADE: no address known for ${pkt.outIface ?? 'the outgoing interface'}`);
+        if (!addr) return decide('indeterminate', `MASQUERADE: no address known for ${pkt.outIface ?? 'the outgoing interface'}`);
         const before = { addr: pkt.src, port: pkt.sport };
         pkt.src = addr;
         if (t.toPorts && pkt.sport !== undefined && (pkt.sport < t.toPorts.from || pkt.sport > t.toPorts.to)) pkt.sport = t.toPorts.from;
@@ -240,12 +267,12 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
         pkt.ct.reply = { ...pkt.ct.reply, dst: pkt.src, dport: pkt.sport };
         ctx.src4 = ipv4OrMinus(pkt.src);
         nat.push({ kind: 'MASQUERADE', table, chain: rule.chain, rule, before, after: { addr: pkt.src, port: pkt.sport } });
-        hit(rule, `MASQUERADE → ${addr}`);
-        return decide('accept', rule);
+        hit(`MASQUERADE → ${addr}`);
+        return decide('accept');
       }
       case 'REDIRECT': {
         const addr = hook === 'OUTPUT' ? (pkt.family === 4 ? '127.0.0.1' : '::1') : ctx.env.interfaceAddress?.(pkt.inIface, pkt.family);
-        if (!addr) return decide('indeterminate', rule, 'REDIRECT: no address known for the incoming interface');
+        if (!addr) return decide('indeterminate', 'REDIRECT: no address known for the incoming interface');
         const before = { addr: pkt.dst, port: pkt.dport };
         pkt.dst = addr;
         if (t.toPorts) pkt.dport = t.toPorts.from;
@@ -253,38 +280,40 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
         pkt.ct.reply = { ...pkt.ct.reply, src: pkt.dst, sport: pkt.dport };
         ctx.dst4 = ipv4OrMinus(pkt.dst);
         nat.push({ kind: 'REDIRECT', table, chain: rule.chain, rule, before, after: { addr: pkt.dst, port: pkt.dport } });
-        hit(rule, `REDIRECT → ${addr}:${pkt.dport ?? ''}`);
-        return decide('accept', rule);
+        hit(`REDIRECT → ${addr}:${pkt.dport ?? ''}`);
+        return decide('accept');
       }
       case 'NOTRACK':
         pkt.ct.state = 'UNTRACKED';
-        hit(rule, 'NOTRACK');
+        hit('NOTRACK');
         break;
       case 'CT':
         if (t.notrack) pkt.ct.state = 'UNTRACKED';
-        hit(rule, t.notrack ? 'CT --notrack' : 'CT');
+        hit(t.notrack ? 'CT --notrack' : 'CT');
         break;
       case 'LOG':
       case 'NFLOG':
       case 'TRACE':
-        hit(rule, t.kind);
+        hit(t.kind);
         break;
       case 'QUEUE':
       case 'NFQUEUE':
-        hit(rule, t.kind);
-        return decide('indeterminate', rule, `${t.kind} hands the packet to a userspace program`);
+        hit(t.kind);
+        return decide('indeterminate', `${t.kind} hands the packet to a userspace program`);
       case 'TPROXY':
-        hit(rule, 'TPROXY');
-        return decide('indeterminate', rule, 'TPROXY redirects to a local socket');
+        hit('TPROXY');
+        return decide('indeterminate', 'TPROXY redirects to a local socket');
       case 'other':
         if (CONTINUE_TARGETS.has(t.name)) {
-          hit(rule, t.name);
+          hit(t.name);
           break;
         }
-        hit(rule, t.name);
-        return decide('indeterminate', rule, `target ${t.name} is not simulated`);
+        hit(t.name);
+        return decide('indeterminate', `target ${t.name} is not simulated`);
+      default:
+        return undefined;
     }
-  }
+  return undefined;
 }
 
 /** Runs every table of a hook. Stops at the first table that does not accept. */
