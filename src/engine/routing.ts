@@ -172,7 +172,8 @@ export class Routing {
       if (v === false) ok = false;
       else if (v === undefined && ok !== false) ok = undefined;
     };
-    and(cidrHas(rule.from, q.src));
+    // A locally generated packet without a bound source is looked up with 0.0.0.0 / ::, as the kernel does.
+    and(cidrHas(rule.from, q.src ?? (q.family === 4 ? '0.0.0.0' : '::')));
     and(cidrHas(rule.to, q.dst));
     if (rule.fwmark) and(((q.mark ?? 0) & (rule.fwmark.mask ?? 0xffffffff)) >>> 0 === rule.fwmark.value >>> 0);
     if (rule.iif !== undefined) and(q.iif === rule.iif);
@@ -219,7 +220,10 @@ export class Routing {
       const r = this.lookupTable(table, q.family, q.dst);
       if (!r) continue;
       if (r.type === 'throw') continue;
-      if (rule.suppressPrefixlen !== undefined && r.prefixLen <= rule.suppressPrefixlen) continue;
+      // The kernel applies suppress_prefixlength only to successful lookups: a blackhole,
+      // unreachable or prohibit route is an error result and is never suppressed.
+      const isError = r.type === 'blackhole' || r.type === 'unreachable' || r.type === 'prohibit';
+      if (!isError && rule.suppressPrefixlen !== undefined && r.prefixLen <= rule.suppressPrefixlen) continue;
       return this.decide(r, table, fromBundle, notes);
     }
     return { kind: 'no-route', note: [`no route to ${q.dst} in any table the rules lead to`, ...notes].join('; ') };
