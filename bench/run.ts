@@ -11,7 +11,7 @@ import type { Bench, BenchRow } from './types.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
 const files = readdirSync(here)
-  .filter((f) => f.endsWith('.bench.ts'))
+  .filter((f) => /\.bench\.(ts|js)$/.test(f))
   .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 
@@ -22,7 +22,7 @@ for (const f of files) {
   process.stderr.write(`bench: ${f} ...\n`);
   try {
     for (const r of await mod.default()) {
-      rows.push({ ...r, bench: f.replace(/\.bench\.ts$/, '') });
+      rows.push({ ...r, bench: f.replace(/\.bench\.(ts|js)$/, '') });
       process.stderr.write(`  ${r.name}: ${fmt(r.value)} ${r.unit}\n`);
     }
   } catch (e) {

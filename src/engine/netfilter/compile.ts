@@ -128,31 +128,17 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
       return () => m.negate;
     case 'set': {
       const { setName, dirs, negate } = m;
-      // Memo of membership answers for the env (node) last used: traces and matrices ask the
-      // same (set, address) questions over and over.
-      let memoEnv: NetfilterEnv | undefined;
-      const memo = new Map<string, boolean | undefined>();
       return (x) => {
         const p = x.pkt;
         const ip = dirs[0] === 'dst' ? p.dst : p.src;
         let proto: string | undefined;
         let port: number | undefined;
-        let key = ip;
         if (dirs.length >= 2) {
           proto = PROTO_NAMES_FOR_SET[p.proto] ?? String(p.proto);
           if (p.proto === 1 || p.proto === 58) port = ((p.icmpType ?? 0) << 8) | (p.icmpCode ?? 0);
           else port = dirs[1] === 'dst' ? p.dport : p.sport;
-          key = `${ip}|${proto}|${port}`;
         }
-        if (memoEnv !== x.env || memo.size > 4096) {
-          memoEnv = x.env;
-          memo.clear();
-        }
-        let r = memo.get(key);
-        if (r === undefined && !memo.has(key)) {
-          r = x.env.ipsetTest(setName, ip, proto, port);
-          memo.set(key, r);
-        }
+        const r = x.env.ipsetTest(setName, ip, proto, port);
         if (r === undefined) return x.chooser.choose('assume', rule, `ip set ${setName} is not in the bundle (or its type is not modelled)`);
         return r !== negate;
       };

@@ -100,16 +100,17 @@ interface Frame {
   pos: number;
 }
 
+const policyDecisions = new WeakMap<CompiledChain, Decision>();
+
 function policyResult(table: string, start: CompiledChain, evaluated: number): TableResult {
   const ch = start.chain;
+  const cached = policyDecisions.get(start);
+  if (cached) return { table, fate: cached.policy === 'DROP' ? 'drop' : cached.policy === 'ACCEPT' ? 'accept' : 'indeterminate', evaluated, decision: cached };
   const pol = ch.policy ?? 'ACCEPT';
   const fate: Fate = pol === 'DROP' ? 'drop' : pol === 'ACCEPT' ? 'accept' : 'indeterminate';
-  return {
-    table,
-    fate,
-    evaluated,
-    decision: { table, chain: ch.name, policy: pol, line: ch.line, text: `:${ch.name} ${pol}`, reason: fate === 'indeterminate' ? `unknown policy ${pol}` : undefined },
-  };
+  const decision: Decision = { table, chain: ch.name, policy: pol, line: ch.line, text: `:${ch.name} ${pol}`, reason: fate === 'indeterminate' ? `unknown policy ${pol}` : undefined };
+  policyDecisions.set(start, decision);
+  return { table, fate, evaluated, decision };
 }
 
 function ruleResult(table: string, fate: Fate, rule: IptRule, evaluated: number, reason?: string): TableResult {
