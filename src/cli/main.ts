@@ -8,6 +8,9 @@ import { registerPolicyCommands } from './commands/policy.js';
 import { registerTraceCommand } from './commands/trace.js';
 import { registerDiagnoseCommand } from './commands/diagnose.js';
 import { registerCollectCommands } from './commands/collect.js';
+import { registerServeCommand } from './commands/serve.js';
+import { registerReportCommand } from './commands/report.js';
+import { registerLabCommands } from './commands/lab.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -25,6 +28,9 @@ export function buildProgram(): Command {
   registerTraceCommand(program);
   registerDiagnoseCommand(program);
   registerCollectCommands(program);
+  registerServeCommand(program);
+  registerReportCommand(program);
+  registerLabCommands(program);
   return program;
 }
 

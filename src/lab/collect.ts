@@ -16,6 +16,7 @@ import { collectNode, type NodeCollectResult } from '../collect/node.js';
 import { BundleSink } from '../collect/sink.js';
 import type { Manifest } from '../model/manifest.js';
 import { cidrContains, cidrSize, parseCidr, parseIp } from './ipv4.js';
+import { LabError } from './sh.js';
 import { allPods, type LabState } from './state.js';
 import type { LabPodTopo, LabTopology } from './topology.js';
 
@@ -300,7 +301,7 @@ export function clusterResources(state: LabState): Record<string, Obj[]> {
     },
   ];
 
-  return {
+  return applyResourceFaults(state, {
     'namespaces.yaml': namespaces,
     'serviceaccounts.yaml': serviceAccounts,
     'nodes.yaml': k8sNodes,
@@ -317,7 +318,53 @@ export function clusterResources(state: LabState): Record<string, Obj[]> {
     'clusterinformations.crd.projectcalico.org.yaml': unlessGiven('ClusterInformation', clusterInfo),
     'nodes.projectcalico.org.yaml': calicoNodes,
     'workloadendpoints.projectcalico.org.yaml': weps,
-  };
+  });
+}
+
+/**
+ * The renderer faults that are resource edits (`nat-outgoing-off`, `policy-wrong-selector`,
+ * `default-deny-no-dns`): applied to the emitted resources, so the bundle shows the cause and the
+ * renderer programs its effect from the same objects, exactly as Felix would from the datastore.
+ */
+function applyResourceFaults(state: LabState, files: Record<string, Obj[]>): Record<string, Obj[]> {
+  const f = state.faults;
+  const all = () => Object.values(files).flat();
+  if (f['nat-outgoing-off']) {
+    for (const o of all()) if (o.kind === 'IPPool') (o.spec as Obj).natOutgoing = false;
+  }
+  const wrong = f['policy-wrong-selector'];
+  if (wrong) {
+    const want = typeof wrong.params.policy === 'string' ? wrong.params.policy : 'NetworkPolicy/backend/allow-db-from-api';
+    // kind/namespace/name, or kind/name for cluster-scoped policies.
+    const parts = want.split('/');
+    const [kind, ns, name] = parts.length === 3 ? parts : [parts[0], '', parts[1]];
+    const target = all().find((o) => o.kind === kind && (o.metadata as Obj | undefined)?.name === name && String((o.metadata as Obj | undefined)?.namespace ?? '') === ns);
+    if (!target) throw new LabError(`policy-wrong-selector: no policy ${want} in the lab's resources`);
+    const spec = target.spec as Obj;
+    // The operator's classic mistake: the right label, the wrong case (seed 002).
+    const flip = (v: string) => (v[0] === v[0].toUpperCase() ? v.toLowerCase() : v[0].toUpperCase() + v.slice(1));
+    if (typeof spec.selector === 'string') {
+      spec.selector = spec.selector.replace(/(==\s*)(['"])([^'"]+)\2/, (_m, op: string, q: string, v: string) => `${op}${q}${flip(v)}${q}`);
+    } else {
+      const ml = ((spec.podSelector as Obj | undefined)?.matchLabels ?? {}) as Record<string, string>;
+      const k = Object.keys(ml)[0];
+      if (k === undefined) throw new LabError(`policy-wrong-selector: ${want} has no label to change`);
+      ml[k] = flip(ml[k]);
+    }
+    wrong.undo = { ...wrong.undo, policy: want };
+  }
+  const noDns = f['default-deny-no-dns'];
+  if (noDns) {
+    const ns = typeof noDns.params.namespace === 'string' ? noDns.params.namespace : 'frontend';
+    (files['lab-resources.yaml'] ??= []).push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'default-deny-egress', namespace: ns, uid: uuid(`np:${ns}/default-deny-egress`), creationTimestamp: state.createdAt },
+      spec: { podSelector: {}, policyTypes: ['Egress'] },
+    });
+    noDns.undo = { ...noDns.undo, namespace: ns };
+  }
+  return files;
 }
 
 function workloadEndpoint(p: LabPodTopo, created: string): Obj {

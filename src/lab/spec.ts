@@ -713,30 +713,6 @@ function defaultPolicies(): Record<string, unknown>[] {
         egress: [{ action: 'Deny', destination: { nets: ['169.254.169.254/32'] } }, { action: 'Pass' }],
       },
     },
-    {
-      apiVersion: 'projectcalico.org/v3',
-      kind: 'GlobalNetworkPolicy',
-      metadata: { name: 'security.allow-cluster-dns' },
-      spec: {
-        tier: 'security',
-        order: 20,
-        selector: 'all()',
-        types: ['Egress'],
-        egress: [
-          {
-            action: 'Allow',
-            protocol: 'UDP',
-            destination: { selector: "k8s-app == 'kube-dns'", namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] },
-          },
-          {
-            action: 'Allow',
-            protocol: 'TCP',
-            destination: { selector: "k8s-app == 'kube-dns'", namespaceSelector: "projectcalico.org/name == 'kube-system'", ports: [53] },
-          },
-          { action: 'Pass' },
-        ],
-      },
-    },
   ];
 }
 

@@ -81,10 +81,12 @@ export function scanJsonElements(text: string, sink: IssueSink): JsonElement[] {
     let j = i;
     const c0 = text.charCodeAt(j);
     if (c0 !== 123 && c0 !== 91 && c0 !== 34) {
-      // A bare literal: up to the next delimiter.
+      // A bare literal: up to the next delimiter. A stray `}` where an element should start is
+      // consumed on its own, so the scan always advances (a corrupted byte must not loop forever).
+      if (c0 === 125) return j + 1;
       while (j < n) {
         const c = text.charCodeAt(j);
-        if (c === 44 || c === 93 || c === 125 || c === 32 || c === 9 || c === 10 || c === 13) return j;
+        if (c === 44 || c === 93 || c === 125 || c === 32 || c === 9 || c === 10 || c === 13) return Math.max(j, i + 1);
         j++;
       }
       return -1;
@@ -230,7 +232,9 @@ export function classifyTextLine(line: string): IprouteKind | undefined {
   const last = toks[toks.length - 1];
   const addrLike = parseAddr(toks[0]) !== undefined;
   if (addrLike && toks[1] === 'dev' && (NEIGH_STATES.has(last) || toks.includes('lladdr') || last === 'proxy')) return 'neigh';
-  if (addrLike || toks[0] === 'default' || /^[0-9a-f.:]+\/\d{1,3}$/i.test(toks[0])) return 'route';
+  // iproute2 never prints a bare prefix as a route (there is always a dev, via, nexthop or type);
+  // a lone address is an ipset member or similar.
+  if (toks.length > 1 && (addrLike || toks[0] === 'default' || /^[0-9a-f.:]+\/\d{1,3}$/i.test(toks[0]))) return 'route';
   if (toks.length > 1 && /^(unicast|local|broadcast|blackhole|unreachable|prohibit|throw|multicast|anycast|nat)$/.test(toks[0]))
     return 'route';
   return undefined;

@@ -9,4 +9,4 @@ export { type FelixConfigOverrides, type FelixRenderConfig, type ChainStyle, res
 export { type RenderedIpset, type IpsetType, ipsetRestoreText } from './ipsets.js';
 export { type RenderedRule, type TableName, allocateMarks, felixComment } from './rule.js';
 export { policyChainId, policyChainName, profileChainNameFor, v1PolicyName } from './policy.js';
-export { renderLabNodes, felixLabRenderer, type LabRenderOptions } from './lab.js';
+export { renderLabNodes, felixLabRenderer, labClusterResources, defaultLabRenderer, type LabRenderOptions } from './lab.js';

@@ -9,8 +9,11 @@
  * address is left out of one IP set that a rule on its peers' nodes matches on.
  */
 import { buildPolicyModel } from '../../calico/policy/index.js';
-import type { ClusterResources } from '../../model/resources.js';
+import type { ClusterResources, ResourceObject } from '../../model/resources.js';
+import { buildClusterResources } from '../../parse/resources.js';
+import { clusterResources } from '../collect.js';
 import type { LabDataplaneContext, NodeDataplane, RenderDataplane } from '../dataplane.js';
+import type { LabState } from '../state.js';
 import type { FelixConfigOverrides } from './config.js';
 import { type RenderedNode, renderFelixNode } from './node.js';
 
@@ -69,4 +72,27 @@ export function renderLabNodes(ctx: LabDataplaneContext, cluster: ClusterResourc
 /** A RenderDataplane for `labUp`/`labBreak`, given how to get the cluster resources of the lab. */
 export function felixLabRenderer(clusterOf: (ctx: LabDataplaneContext) => ClusterResources | Promise<ClusterResources>, opts: LabRenderOptions = {}): RenderDataplane {
   return async (ctx) => renderLabNodes(ctx, await clusterOf(ctx), opts);
+}
+
+/**
+ * The lab's cluster resources as the renderer sees them: exactly what `lab collect` writes into
+ * the bundle's cluster/ (including the resource edits of active faults), read back through the
+ * same resource parser a real bundle goes through.
+ */
+export function labClusterResources(ctx: LabDataplaneContext): ClusterResources {
+  const t = ctx.topology;
+  const extraPods = ctx.pods.filter((p) => !t.pods.includes(p));
+  const state = { prefix: t.prefix, spec: ctx.spec, topology: t, createdAt: '2026-01-01T00:00:00Z', extraPods, ipamLeaks: [], faults: ctx.faults } as unknown as LabState;
+  const objs: ResourceObject[] = [];
+  for (const [file, items] of Object.entries(clusterResources(state))) {
+    items.forEach((body, i) =>
+      objs.push({ apiVersion: String(body.apiVersion ?? ''), kind: String(body.kind ?? ''), body, source: { artifact: `cluster/${file}`, line: i + 1, docIndex: 0, itemIndex: i } }),
+    );
+  }
+  return buildClusterResources(objs).value;
+}
+
+/** The renderer `caliscope lab` uses: Felix-style programming from the lab's own resources. */
+export function defaultLabRenderer(opts: LabRenderOptions = {}): RenderDataplane {
+  return felixLabRenderer(labClusterResources, opts);
 }
