@@ -310,7 +310,7 @@ function emit(nr: NodeRuntime, p: Packet, d: RouteDecision, fs: FlowState, steps
   if (isWorkloadIface(dev)) return { kind: 'deliver-pod', iface: dev, pkt: p };
   if (isVxlan(nr, dev)) return encapVxlan(nr, p, d, fs, steps);
   if (isIpip(nr, dev)) return encapIpip(nr, p, d, fs, steps);
-  if (isWireguard(nr, dev)) return { kind: 'indeterminate', reason: `WireGuard (${dev}): the peer endpoint is not in the bundle (no 'wg show' capture)` };
+  if (isWireguard(nr, dev)) return encapWireguard(nr, p, d, fs, steps);
   return { kind: 'out', dev, nextHop: d.gateway ?? p.dst, wire: { pkt: p } };
 }
 
@@ -359,6 +359,29 @@ function encapIpip(nr: NodeRuntime, inner: Packet, d: RouteDecision, fs: FlowSta
   const outer = makeOuter(inner, local ?? '0.0.0.0', remote, 4, 20);
   steps.push({ kind: 'encap', type: 'ipip', outer: view(outer, inner), overhead: 20, detail: `IP-in-IP: ${inner.src} → ${inner.dst} inside IP proto 4 to ${remote} (+20 bytes)`, evidence: [] });
   return localOut(nr, { pkt: outer, inner, encap: 'ipip' }, fs, steps);
+}
+
+/** Felix's default WireGuard port (FelixConfiguration wireguardListeningPort). */
+const WIREGUARD_PORT = 51820;
+
+function encapWireguard(nr: NodeRuntime, inner: Packet, d: RouteDecision, fs: FlowState, steps: Step[]): NodeOutcome {
+  const peer = nr.wireguardPeer?.(inner.dst);
+  if (!peer) return { kind: 'indeterminate', reason: `WireGuard (${d.dev}) on ${nr.name}: no node in the bundle owns ${inner.dst}, so the peer endpoint is unknown` };
+  const local = nr.routing.primaryAddress('eth0', 4, peer.endpoint) ?? '0.0.0.0';
+  // IPv4 outer header 20 + UDP 8 + WireGuard data header 16 + auth tag 16 = 60 bytes.
+  const outer = makeOuter(inner, local, peer.endpoint, 17, 60);
+  outer.sport = WIREGUARD_PORT;
+  outer.dport = WIREGUARD_PORT;
+  const ev = routeEvidence(nr, d);
+  steps.push({
+    kind: 'encap',
+    type: 'wireguard',
+    outer: view(outer, inner),
+    overhead: 60,
+    detail: `WireGuard: ${inner.src} → ${inner.dst} encrypted to peer ${peer.node} at UDP ${peer.endpoint}:${WIREGUARD_PORT} (+60 bytes)`,
+    evidence: ev ? [ev] : [],
+  });
+  return localOut(nr, { pkt: outer, inner, encap: 'wireguard' }, fs, steps);
 }
 
 function makeOuter(inner: Packet, src: string, dst: string, proto: number, overhead: number): Packet {
@@ -412,7 +435,7 @@ export function localOut(nr: NodeRuntime, wire: Wire, fs: FlowState, steps: Step
   if (!wire.inner) recordCt(nr, p, fs);
   const dev = d.dev!;
   if (isWorkloadIface(dev)) return { kind: 'deliver-pod', iface: dev, pkt: p };
-  if (!wire.inner && (isVxlan(nr, dev) || isIpip(nr, dev))) return emit(nr, p, d, fs, steps);
+  if (!wire.inner && (isVxlan(nr, dev) || isIpip(nr, dev) || isWireguard(nr, dev))) return emit(nr, p, d, fs, steps);
   return { kind: 'out', dev, nextHop: d.gateway ?? p.dst, wire };
 }
 
@@ -429,7 +452,11 @@ function decapsulate(nr: NodeRuntime, wire: Wire, fs: FlowState, steps: Step[]):
     dev = [...nr.interfaces.values()].find((i) => i.kind === 'ipip' || i.name === 'tunl0')?.name;
     if (!dev && nr.interfaces.size > 0) return { kind: 'drop', drop: { node: nr.name, where: 'interface', artifact: art(nr, 'ip-addr'), reason: `no IPIP tunnel device (tunl0) on ${nr.name}` } };
     dev ??= 'tunl0';
-  } else return { kind: 'indeterminate', reason: 'WireGuard decapsulation is not simulated' };
+  } else if (wire.encap === 'wireguard') {
+    dev = [...nr.interfaces.values()].find((i) => i.kind === 'wireguard' || /^wireguard\.cali$/.test(i.name))?.name;
+    if (!dev && nr.interfaces.size > 0) return { kind: 'drop', drop: { node: nr.name, where: 'interface', artifact: art(nr, 'ip-addr'), reason: `no WireGuard device (wireguard.cali) on ${nr.name}: the encrypted packet is discarded` } };
+    dev ??= 'wireguard.cali';
+  } else return { kind: 'indeterminate', reason: `an encapsulated packet of unknown type reached ${nr.name}` };
   steps.push({ kind: 'decap', type: wire.encap, iface: dev, detail: `${wire.encap.toUpperCase()} decapsulated on ${dev}: inner ${inner.src} → ${inner.dst}` });
   return { kind: 'decap', iface: dev, wire: { pkt: inner } };
 }

@@ -19,6 +19,12 @@ export interface NodeRuntime {
   rules6?: CompiledRuleset;
   env: NetfilterEnv;
   interfaces: Map<string, IpInterface>;
+  /**
+   * The WireGuard peer for an inner destination: the node that owns the address (a local
+   * workload route, its block's blackhole, or one of its addresses) and that node's endpoint.
+   * Felix programs one peer per node with the node's blocks as allowed IPs, so ownership decides.
+   */
+  wireguardPeer?: (dst: string) => { node: string; endpoint: string } | undefined;
 }
 
 export interface Runtime {
@@ -74,7 +80,52 @@ export function runtimeFor(bundle: Bundle): Runtime {
     const ip = cn.spec.bgp?.ipv4Address?.split('/')[0];
     if (ip && nodes.has(cn.metadata.name) && !addressOwner.has(ip)) addressOwner.set(ip, { node: cn.metadata.name, iface: 'eth0' });
   }
+  const endpointOf = (node: string): string | undefined => {
+    const cn = bundle.cluster.calicoNodes.find((c) => c.metadata.name === node);
+    const ip = cn?.spec.bgp?.ipv4Address?.split('/')[0];
+    if (ip) return ip;
+    for (const [addr, o] of addressOwner) if (o.node === node && !addr.includes(':') && !/^(cali|vxlan|tunl|wireguard|wg-)/.test(o.iface)) return addr;
+    return undefined;
+  };
+  const ownerOf = (dst: string): string | undefined => {
+    const own = addressOwner.get(dst);
+    if (own) return own.node;
+    const d = parseAddr(dst);
+    if (!d) return undefined;
+    let best: { node: string; len: number } | undefined;
+    for (const nr of nodes.values()) {
+      for (const r of nr.data.routes ?? []) {
+        if (r.table !== 'main' || r.family !== (d.family === 'inet' ? 4 : 6)) continue;
+        const local = r.type === 'unicast' && r.dev !== undefined && /^cali/.test(r.dev) && !r.via;
+        const block = r.type === 'blackhole';
+        if (!local && !block) continue;
+        const net = parseAddr(r.dst.split('/')[0]);
+        if (!net || !cidrHas(net, r.prefixLen, d)) continue;
+        if (!best || r.prefixLen > best.len) best = { node: nr.name, len: r.prefixLen };
+      }
+    }
+    return best?.node;
+  };
+  for (const nr of nodes.values()) {
+    nr.wireguardPeer = (dst) => {
+      const node = ownerOf(dst);
+      if (!node || node === nr.name) return undefined;
+      const endpoint = endpointOf(node);
+      return endpoint ? { node, endpoint } : undefined;
+    };
+  }
   rt = { bundle, nodes, addressOwner };
   runtimes.set(bundle, rt);
   return rt;
+}
+
+function cidrHas(net: ReturnType<typeof parseAddr> & object, len: number, ip: ReturnType<typeof parseAddr> & object): boolean {
+  if (net.family !== ip.family) return false;
+  if (net.family === 'inet') {
+    if (len === 0) return true;
+    const mask = len >= 32 ? 0xffffffff : (0xffffffff << (32 - len)) >>> 0;
+    return ((net.v4 & mask) >>> 0) === ((ip.v4 & mask) >>> 0);
+  }
+  const shift = BigInt(128 - len);
+  return net.v6 >> shift === ip.v6 >> shift;
 }
