@@ -40,6 +40,9 @@ export function selectChecks(opts: DiagnoseOptions = {}, checks: Check[] = ALL_C
   return checks.filter((c) => (!opts.only?.length || matchesId(c.id, opts.only)) && !(opts.skip?.length && matchesId(c.id, opts.skip)));
 }
 
+/** Checks whose findings explain other checks' findings (see the sort below). */
+const ROOT_CAUSES = ['bgp.port-blocked', 'bgp.as-mismatch', 'tunnel.vxlan-port-blocked'];
+
 export function diagnose(bundle: Bundle, opts: DiagnoseOptions = {}, checks: Check[] = ALL_CHECKS): Diagnosis {
   const ctx = makeContext(bundle);
   const findings: Finding[] = [];
@@ -55,7 +58,9 @@ export function diagnose(bundle: Bundle, opts: DiagnoseOptions = {}, checks: Che
       failedChecks.push({ check: c.id, error: (e as Error).message });
     }
   }
-  const order = new Map(selected.map((c, i) => [c.id, i]));
+  // Root causes before their consequences at equal severity: a blocked TCP 179 or a wrong peer AS
+  // is why the sessions are down and the remote blocks unrouted, so it is listed first.
+  const order = new Map(selected.map((c, i) => [c.id, ROOT_CAUSES.includes(c.id) ? ROOT_CAUSES.indexOf(c.id) - ROOT_CAUSES.length : i]));
   findings.sort((a, b) => RANK[a.severity] - RANK[b.severity] || (order.get(a.check) ?? 0) - (order.get(b.check) ?? 0) || (a.node ?? '').localeCompare(b.node ?? '') || (a.subject ?? '').localeCompare(b.subject ?? ''));
   const counts: Record<Severity, number> = { error: 0, warning: 0, info: 0 };
   for (const f of findings) counts[f.severity]++;
