@@ -211,6 +211,8 @@ function runPath(ctx: Ctx, start: Start, pkt: Packet, fs: FlowState): PathResult
       }
       case 'out': {
         const w = outcome.wire;
+        // The skb mark is local to the sending host: it does not travel on the wire.
+        w.pkt.mark = 0;
         const owner = ctx.rt.addressOwner.get(outcome.nextHop);
         hop.capture.push(...captureFor('node', outcome.dev, w.pkt, w.inner));
         if (!owner || !ctx.rt.nodes.has(owner.node)) {

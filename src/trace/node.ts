@@ -355,9 +355,11 @@ function encapIpip(nr: NodeRuntime, inner: Packet, d: RouteDecision, fs: FlowSta
   const remote = d.gateway;
   if (!remote) return { kind: 'indeterminate', reason: `IPIP route on ${nr.name} without a next hop` };
   const link = nr.interfaces.get(d.dev!);
-  const local = link?.ipip?.local && link.ipip.local !== 'any' ? link.ipip.local : undefined;
+  // `local any` (Calico's tunl0): the outer source is what routing picks toward the remote end.
+  const local = link?.ipip?.local && link.ipip.local !== 'any' ? link.ipip.local : nr.routing.lookup({ family: remote.includes(':') ? 6 : 4, dst: remote, iif: 'lo', proto: 4 }).src;
   const outer = makeOuter(inner, local ?? '0.0.0.0', remote, 4, 20);
-  steps.push({ kind: 'encap', type: 'ipip', outer: view(outer, inner), overhead: 20, detail: `IP-in-IP: ${inner.src} → ${inner.dst} inside IP proto 4 to ${remote} (+20 bytes)`, evidence: [] });
+  const ev = routeEvidence(nr, d);
+  steps.push({ kind: 'encap', type: 'ipip', outer: view(outer, inner), overhead: 20, detail: `IP-in-IP: ${inner.src} → ${inner.dst} inside IP proto 4 to ${remote} (+20 bytes)`, evidence: ev ? [ev] : [] });
   return localOut(nr, { pkt: outer, inner, encap: 'ipip' }, fs, steps);
 }
 
