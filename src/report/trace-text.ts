@@ -83,6 +83,7 @@ export function renderTraceText(r: TraceResult, st: Style, opts: { verbose?: boo
   if (r.intent) out.push('', `policy intent: ${r.intent.allowed ? st.green('allowed') : st.red('denied')} — ${r.intent.summary}`);
   if (r.disagreement) out.push(st.yellow(`intent vs dataplane: ${r.disagreement}`));
   for (const n of r.notes) out.push(st.dim(`note: ${n}`));
-  out.push('', st.bold(`Verdict: ${r.verdict.toUpperCase()}`) + (r.reply ? `, reply ${r.reply.verdict}` : ''));
+  const replyLost = r.verdict === 'delivered' && r.reply && r.reply.verdict !== 'delivered';
+  out.push('', st.bold(`Verdict: ${r.verdict.toUpperCase()}`) + (r.reply ? `, reply ${r.reply.verdict}` : '') + (replyLost ? ' — the connection fails: the reply does not come back' : ''));
   return out.join('\n');
 }

@@ -39,7 +39,8 @@ export function registerTraceCommand(program: Command): void {
         Object.assign(r, crossCheck(ctx.model, ctx.rt, r));
         if (opts.json) printJson(r);
         else process.stdout.write(`${renderTraceText(r, styleFor(), { verbose: opts.verbose })}\n`);
-        return r.verdict === 'delivered' ? 0 : 1;
+        // A reply that dies is a failed connection, even though the forward packet arrived.
+        return r.verdict === 'delivered' && (!r.reply || r.reply.verdict === 'delivered') ? 0 : 1;
       }),
     );
 }
