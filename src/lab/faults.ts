@@ -404,7 +404,7 @@ export const FAULTS: FaultDef[] = [
       "Creates `<pod>-dup` (same namespace, labels and ports) on another node (default: the last) with the IP of a pod (default: the first pod of the first node), with its own caliXXX veth, /32 route and listeners, and emits it as a Pod/WorkloadEndpoint. On the duplicate's node the local /32 wins: that node's pods reach the duplicate instead (TCP/UDP answered by the wrong pod), and replies to the original pod from that node's pods go to the duplicate, so the original's flows to them fail. In bgp mode BIRD exports the duplicate's /32 (inside the pool, outside its node's block), so every node but the original's sends the original's traffic to the duplicate.",
     modes: ['vxlan', 'bgp'],
     params: { pod: 'ns/name of the original (default: first pod on the first node)', node: 'node of the duplicate (default: last node)' },
-    async break(state, params) {
+    async break(state, params, ctx) {
       const t = state.topology;
       const orig = podParam(state, params, () => t.pods.find((p) => p.node === t.nodes[0].name) ?? t.pods[0]);
       const node = nodeParam(state, params);
@@ -431,12 +431,15 @@ export const FAULTS: FaultDef[] = [
           return true;
         });
       }
+      // Felix programs the new endpoint as it would any pod (its chains, ipset memberships).
+      if (ctx.renderDataplane) await applyDataplane(state, ctx.renderDataplane);
       return { original: orig.key, duplicate: dup.key, netns: dup.netns, node: node.name, ip: orig.ip };
     },
-    async fix(state, f) {
+    async fix(state, f, ctx) {
       const dup = state.extraPods.find((p) => p.key === f.undo.duplicate);
       if (dup) await destroyPod(state, dup);
       state.extraPods = state.extraPods.filter((p) => p.key !== f.undo.duplicate);
+      if (ctx.renderDataplane) await applyDataplane(state, ctx.renderDataplane);
       if (state.topology.mode === 'bgp') {
         const ip = String(f.undo.ip);
         await waitFor(`BIRD to withdraw ${ip}/32`, 15_000, async () => {
