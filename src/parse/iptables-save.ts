@@ -15,7 +15,12 @@
  *
  * Built for 1,000,000-line dumps: one pass, tokens in reused scratch arrays, no per-rule
  * closures, chain/table names interned (rules point at the chain's own name string), CIDRs
- * interned by their text, numbers kept as numbers.
+ * interned by their text, numbers kept as numbers. Most rules of Calico and kube-proxy dumps
+ * are not tokenised at all: a Felix rule body seen before is a template (its text around the
+ * unique `"cali:…"` comment, see `templateRule`), and other rules repeat a shape whose varying
+ * values (addresses, comments, chains jumped to, …) are read in place (see `shapedRule`). Both
+ * give exactly what reading the rule token by token gives (`fastPaths: false`); matches and
+ * targets they share between rules must be treated as immutable, as the caches' always were.
  */
 import { IssueSink, truncateForReport, type ParseIssue, type Parsed } from '../model/evidence.js';
 import {
@@ -33,7 +38,11 @@ import {
   type IptRule,
   type IptTable,
   type IptablesSave,
+  type AddrMatch,
+  type CommentMatch,
+  type IfaceMatch,
   type JumpTarget,
+  type NatTarget,
   type Match,
   type NatRange,
   type NegCidr,
@@ -97,21 +106,6 @@ function tokenize(start: number, end: number): number {
     }
     if (count >= MAX_TOKENS) return -1;
     const s = i;
-    // Fast path: the token ends at the next blank and contains no quote (found with native
-    // searches; the next-quote/space/tab positions are kept across lines so the scan is linear).
-    if (NEXT_SPACE < i) NEXT_SPACE = nextOf(' ', i);
-    if (NEXT_QUOTE < i) NEXT_QUOTE = nextOf('"', i);
-    if (NEXT_TAB < i) NEXT_TAB = nextOf('\t', i);
-    let sp = NEXT_SPACE < NEXT_TAB ? NEXT_SPACE : NEXT_TAB;
-    if (sp > end) sp = end;
-    if (sp <= NEXT_QUOTE) {
-      TS[count] = s;
-      TE[count] = sp;
-      QUOTED[count] = 0;
-      count++;
-      i = sp;
-      continue;
-    }
     let quoted = 0;
     while (i < end) {
       c = src.charCodeAt(i);
@@ -139,19 +133,9 @@ function tokenize(start: number, end: number): number {
   return count;
 }
 
-let NEXT_SPACE = -1;
-let NEXT_QUOTE = -1;
-let NEXT_TAB = -1;
-
-function nextOf(ch: string, from: number): number {
-  const p = SRC.indexOf(ch, from);
-  return p < 0 ? SRC.length : p;
-}
-
 /** Makes `src` the text being tokenised. */
 function setSource(src: string): void {
   SRC = src;
-  NEXT_SPACE = NEXT_QUOTE = NEXT_TAB = -1;
 }
 
 /** Value of a token with quotes removed and backslash escapes (inside quotes) resolved. */
@@ -355,6 +339,9 @@ function v6Text(v: bigint): string {
   return parseAddr(s)!.text;
 }
 
+/** Dotted masks by prefix length (`255.255.255.0` for 24), made once. */
+const V4_MASK_TEXT: readonly string[] = Array.from({ length: 33 }, (_, len) => formatIPv4(v4MaskFromLen(len)));
+
 /** Parses `addr[/len|/mask]`; undefined when not an address. */
 function parseCidr(s: string): Cidr | undefined {
   const slash = s.indexOf('/');
@@ -377,14 +364,20 @@ function parseCidr(s: string): Cidr | undefined {
       mask = v4MaskFromLen(len);
     }
     const net = (v4 & mask) >>> 0;
-    const addr = formatIPv4(net);
-    const maskStr = len >= 0 ? undefined : formatIPv4(mask);
+    // parseIPv4 accepts only canonical text (no leading zeros), so unmasked input is already
+    // what formatIPv4 would print: reuse it rather than format new strings.
+    const addr = net === v4 ? addrText : formatIPv4(net);
+    if (len < 0) {
+      const maskStr = formatIPv4(mask);
+      return { family: 4, addr, prefixLen: undefined, mask: maskStr, text: `${addr}/${maskStr}`, v4: net, v4mask: mask };
+    }
+    const canonical = net === v4 && maskText !== undefined && (maskText.length === 1 || maskText.charCodeAt(0) !== 48);
     return {
       family: 4,
       addr,
-      prefixLen: len >= 0 ? len : undefined,
-      mask: maskStr ?? formatIPv4(mask),
-      text: len >= 0 ? `${addr}/${len}` : `${addr}/${maskStr}`,
+      prefixLen: len,
+      mask: V4_MASK_TEXT[len],
+      text: canonical ? s : `${addr}/${len}`,
       v4: net,
       v4mask: mask,
     };
@@ -446,21 +439,29 @@ const DSCP_CLASSES: Record<string, number> = {
   AF41: 34, AF42: 36, AF43: 38, EF: 46,
 };
 
+function tableOf<T>(o: Record<string, T>): ReadonlyMap<string, T> {
+  return new Map(Object.entries(o));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Option tables: option → arity, with aliases mapped to one canonical name.
 
-type OptSpec = Record<string, readonly [canonical: string, arity: number]>;
+/**
+ * Maps, not objects: lookups are by freshly cut token strings, which a Map hashes directly while
+ * an object property lookup first searches V8's string table.
+ */
+type OptSpec = ReadonlyMap<string, readonly [canonical: string, arity: number]>;
 
 function spec(entries: Record<string, number>, aliases: Record<string, string> = {}): OptSpec {
-  const out: Record<string, readonly [string, number]> = Object.create(null);
-  for (const [k, a] of Object.entries(entries)) out[k] = [k, a];
-  for (const [alias, canon] of Object.entries(aliases)) out[alias] = [canon, entries[canon]];
+  const out = new Map<string, readonly [string, number]>();
+  for (const [k, a] of Object.entries(entries)) out.set(k, [k, a]);
+  for (const [alias, canon] of Object.entries(aliases)) out.set(alias, [canon, entries[canon]]);
   return out;
 }
 
 const PORT_ALIASES = { '--source-port': '--sport', '--destination-port': '--dport' };
 
-const MODULES: Record<string, OptSpec> = Object.assign(Object.create(null) as Record<string, OptSpec>, {
+const MODULES: ReadonlyMap<string, OptSpec> = tableOf({
   comment: spec({ '--comment': 1 }),
   mark: spec({ '--mark': 1 }),
   connmark: spec({ '--mark': 1 }),
@@ -519,10 +520,10 @@ const MODULES: Record<string, OptSpec> = Object.assign(Object.create(null) as Re
   connlimit: spec({ '--connlimit-upto': 1, '--connlimit-above': 1, '--connlimit-mask': 1, '--connlimit-saddr': 0, '--connlimit-daddr': 0 }),
 });
 /** iptables accepts these module names as aliases. */
-const MODULE_ALIASES: Record<string, string> = { 'ipv6-icmp': 'icmp6', icmpv6: 'icmp6' };
+const MODULE_ALIASES: ReadonlyMap<string, string> = tableOf({ 'ipv6-icmp': 'icmp6', icmpv6: 'icmp6' });
 
 const MARK_OPTS = { '--set-xmark': 1, '--set-mark': 1, '--and-mark': 1, '--or-mark': 1, '--xor-mark': 1 };
-const TARGETS: Record<string, OptSpec> = Object.assign(Object.create(null) as Record<string, OptSpec>, {
+const TARGETS: ReadonlyMap<string, OptSpec> = tableOf({
   ACCEPT: spec({}),
   DROP: spec({}),
   RETURN: spec({}),
@@ -560,7 +561,7 @@ const OTHER_TARGETS = new Set([
 ]);
 
 /** Long forms of base options → the short option's letter code. */
-const LONG_CODE: Record<string, number> = Object.assign(Object.create(null) as Record<string, number>, {
+const LONG_CODE: ReadonlyMap<string, number> = tableOf({
   '--source': 115, '--src': 115, '--destination': 100, '--dst': 100, '--in-interface': 105, '--out-interface': 111,
   '--protocol': 112, '--fragment': 102, '--match': 109, '--jump': 106, '--goto': 103, '--set-counters': 99,
   '--ipv4': 52, '--ipv6': 54,
@@ -569,8 +570,17 @@ const LONG_CODE: Record<string, number> = Object.assign(Object.create(null) as R
 /** Modules that are complete without options. */
 const OPTIONLESS_MODULES = new Set(['rpfilter', 'socket', 'tcp', 'udp', 'udplite', 'sctp', 'icmp', 'icmp6']);
 
-/** Caps each intern table, so a dump of unique values cannot grow them without bound. */
-const CACHE_MAX = 1 << 18;
+/**
+ * Caps each intern table. A full table is emptied and refilled: values that repeat are back
+ * after a few rules, while the many that never repeat (kube-proxy's per-endpoint chains and
+ * IPs) do not pile up in a huge, slow, memory-hungry map.
+ */
+const CACHE_MAX = 1 << 14;
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= CACHE_MAX) cache.clear();
+  cache.set(key, value);
+}
 
 /** Shared empty arrays (rules without comments/unknowns/args); frozen, so a mutation fails loudly. */
 const NO_STRINGS = Object.freeze([]) as unknown as string[];
@@ -578,11 +588,203 @@ const NO_MATCHES = Object.freeze([]) as unknown as Match[];
 /** `[0:0]`, by far the most common counters, shared. */
 const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0, bytes: 0 }) as Counters;
 
+// V8 gives all `{ packets, bytes }` objects one hidden class. Once a field of it has held a number
+// beyond 2^31 (byte counters often do), V8 stores that field as a separately allocated double in
+// every such object made afterwards: 16 bytes and one more object for the GC per rule. A field
+// that has held a non-number is a plain tagged slot instead (small counts inline, only the rare
+// large ones boxed), so mark both fields that way once, on a throwaway object.
+{
+  const c: Record<'packets' | 'bytes', unknown> = { packets: 0, bytes: 0 };
+  c.packets = null;
+  c.bytes = null;
+}
+
+/** The IssueSink's cap (its default), so the parser can tell when an issue was recorded. */
+const ISSUE_CAP = 200;
+/** Caps the rule-template table (Felix dumps have a few thousand distinct rule bodies). */
+const TEMPLATE_MAX = 1 << 16;
+/** Size of the bit set of seen shape keys and template bodies, in 32-bit words (2^21 bits, 256 KB). */
+const SEEN_WORDS = 1 << 16;
+
+/**
+ * A rule body as Felix writes it, minus its unique `"cali:<hash>"` comment: the parsed matches
+ * and target, shared by every rule with the same text around the comment (see `templateRule`).
+ */
+interface RuleTemplate {
+  /** Body text before the cali comment token (the text after it is the template's key). */
+  readonly before: string;
+  /** Another template with the same text after the comment but different text before it. */
+  readonly next: RuleTemplate | undefined;
+  /** The rule's matches, with `slot` holding the cali comment's match (replaced per rule). */
+  readonly matches: readonly Match[];
+  readonly slot: number;
+  readonly comments: readonly string[];
+  readonly cslot: number;
+  readonly target: Target | undefined;
+  /** Address families the body noted (bit 1: IPv4, bit 2: IPv6), replayed on each use. */
+  readonly families: number;
+  /** A table in which the jump target's chain was found (so later rules need not look again). */
+  jumpOk: IptTable | undefined;
+}
+
+/**
+ * Rule shapes: a rule body with its "holes" (values that differ from rule to rule: addresses,
+ * interfaces, comments, chains jumped to, NAT destinations, ipset names) cut out. Rules of one
+ * shape parse alike except for those values, so a shape is parsed once and each rule of it
+ * only reads its hole values (see `shapedRule`).
+ */
+const H_ADDR = 1;
+const H_IFACE = 2;
+const H_COMMENT = 3;
+const H_JUMP = 4;
+const H_NATTO = 5;
+const H_SET = 6;
+const MAX_HOLES = 12;
+/** Caps the shape table (a generated 1M-rule dump has a few hundred shapes). */
+const SHAPE_MAX = 1 << 14;
+
+interface RuleShape {
+  /** The body's pieces between the holes (the key is them joined by newlines). */
+  readonly gaps: readonly string[];
+  /** Token index and kind (H_*) of each hole. */
+  readonly tok: readonly number[];
+  readonly kind: readonly number[];
+  /** Per hole: index of its match in `matches` (-1: none), of its text in `comments`, of its value in the target's args. */
+  readonly mi: readonly number[];
+  readonly ci: readonly number[];
+  readonly arg: readonly number[];
+  /** Per address hole: the family its value must have (the shape's `families` include it). */
+  readonly fam: readonly number[];
+  /** Per hole: the match or target its value went into when the shape was made. */
+  readonly proto: readonly (Match | Target)[];
+  readonly matches: readonly Match[];
+  readonly comments: readonly string[];
+  readonly target: Target | undefined;
+  readonly families: number;
+  /** A table in which the (non-hole) jump target's chain was found. */
+  jumpOk: IptTable | undefined;
+}
+
+/** Holes of the line being read: token index, kind and value. */
+const HOLE_TOK = new Int32Array(MAX_HOLES);
+const HOLE_VAL: string[] = new Array<string>(MAX_HOLES).fill('');
+/** Source span of each hole token. */
+const HOLE_POS = new Int32Array(MAX_HOLES);
+const HOLE_END = new Int32Array(MAX_HOLES);
+const HOLE_KIND = new Int32Array(MAX_HOLES);
+/** While a shape is being made: the hole number of each token (-1: not a hole). */
+const HOLE_OF = new Int32Array(MAX_TOKENS + 1).fill(-1);
+/** While a shape is being made, per hole: where the parse put its value (see RuleShape). */
+const REC_STATE = new Int32Array(MAX_HOLES); // 0 unread, 1 read as expected, 2 read otherwise
+const REC_MI = new Int32Array(MAX_HOLES);
+const REC_CI = new Int32Array(MAX_HOLES);
+const REC_ARG = new Int32Array(MAX_HOLES);
+const REC_FAM = new Int32Array(MAX_HOLES);
+const REC_PROTO: (Match | Target | undefined)[] = new Array<Match | Target | undefined>(MAX_HOLES).fill(undefined);
+
+/** The kind of hole an option token introduces (its value), or 0. */
+function holeOption(k: number): number {
+  if (QUOTED[k] !== 0) return 0;
+  const src = SRC;
+  const s = TS[k];
+  const len = TE[k] - s;
+  if (len < 2 || src.charCodeAt(s) !== 45) return 0;
+  if (len === 2) {
+    switch (src.charCodeAt(s + 1)) {
+      case 115: // -s
+      case 100: // -d
+        return H_ADDR;
+      case 105: // -i
+      case 111: // -o
+        return H_IFACE;
+      case 106: // -j
+      case 103: // -g
+        return H_JUMP;
+      default:
+        return 0;
+    }
+  }
+  if (src.charCodeAt(s + 1) !== 45) return 0;
+  switch (len) {
+    case 5:
+      return src.startsWith('--src', s) || src.startsWith('--dst', s) ? H_ADDR : 0;
+    case 6:
+      return src.startsWith('--jump', s) || src.startsWith('--goto', s) ? H_JUMP : 0;
+    case 8:
+      return src.startsWith('--source', s) ? H_ADDR : 0;
+    case 9:
+      return src.startsWith('--comment', s) ? H_COMMENT : 0;
+    case 11:
+      return src.startsWith('--match-set', s) ? H_SET : src.startsWith('--to-source', s) ? H_NATTO : 0;
+    case 13:
+      return src.startsWith('--destination', s) ? H_ADDR : 0;
+    case 14:
+      return src.startsWith('--in-interface', s) ? H_IFACE : 0;
+    case 15:
+      return src.startsWith('--out-interface', s) ? H_IFACE : 0;
+    case 16:
+      return src.startsWith('--to-destination', s) ? H_NATTO : 0;
+    default:
+      return 0;
+  }
+}
+
+/** Token j can be a hole: quoted, or not option-like (`-…`) and not `!`. */
+function holeValue(j: number): boolean {
+  if (QUOTED[j] !== 0) return true;
+  const c = SRC.charCodeAt(TS[j]);
+  return TE[j] > TS[j] && c !== 45 && c !== 33;
+}
+
+/** Whether `name` is a target extension (all of them are short and upper case) rather than a chain. */
+function isTargetString(name: string): boolean {
+  const n = name.length;
+  if (n > 11) return false;
+  for (let k = 0; k < n; k++) {
+    const c = name.charCodeAt(k);
+    if (c < 65 || c > 90) return false;
+  }
+  return TARGETS.has(name) || OTHER_TARGETS.has(name);
+}
+
+/** Whether token j (after `-j`/`-g`) names a target extension rather than a chain. */
+function isTargetName(j: number): boolean {
+  return isTargetString(tk(j));
+}
+
 /** Matches and comments of the rule being read (scratch), copied into exact-size arrays. */
 const MS: Match[] = [];
 let mk = 0;
 const CS: string[] = [];
 let ck = 0;
+
+/**
+ * The first k matches of `a` in a new array. Array literals rather than `slice`: V8 tracks
+ * literal allocation sites and, seeing that rules' arrays all survive, allocates them straight
+ * in the old generation instead of copying each one twice through the young one.
+ */
+function copyMatches(a: readonly Match[], k: number): Match[] {
+  switch (k) {
+    case 1:
+      return [a[0]];
+    case 2:
+      return [a[0], a[1]];
+    case 3:
+      return [a[0], a[1], a[2]];
+    case 4:
+      return [a[0], a[1], a[2], a[3]];
+    case 5:
+      return [a[0], a[1], a[2], a[3], a[4]];
+    case 6:
+      return [a[0], a[1], a[2], a[3], a[4], a[5]];
+    case 7:
+      return [a[0], a[1], a[2], a[3], a[4], a[5], a[6]];
+    case 8:
+      return [a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]];
+    default:
+      return a.slice(0, k);
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Parser
@@ -591,6 +793,18 @@ let ck = 0;
 const OPT_NAME: string[] = [];
 const OPT_NEG: boolean[] = [];
 const OPT_VAL: number[] = [];
+
+/** A table's chains in declaration order, and where the rules read last are in it. */
+interface ChainOrder {
+  readonly table: IptTable;
+  readonly chains: IptChain[];
+  /** Per chain: its name holds no quote or tab (so `-A <name> ` in the text is that chain). */
+  readonly plain: boolean[];
+  /** Index of the last rule's chain (-1: found by name, place unknown). */
+  pos: number;
+  /** Index of the last rule's chain before the rules went to a chain found by name (-1: none). */
+  resume: number;
+}
 
 interface UnknownTally {
   line: number;
@@ -614,12 +828,54 @@ class IptablesSaveParser {
   /** Identical option spans (`mark --mark 0x10000/0x10000`, `-j RETURN`, …) share one parsed object. */
   private readonly matchCache = new Map<string, Match>();
   private readonly targetCache = new Map<string, Target>();
-  private readonly commentCache = new Map<string, Match>();
-  /** Rules with a jump/goto target and their tables, checked for undefined chains at the end. */
+  private readonly commentSlots: (CommentMatch | undefined)[] = new Array<CommentMatch | undefined>(256).fill(undefined);
+  /**
+   * Rules whose jump/goto chain did not exist in their table when read, with those tables:
+   * checked again at the end (the chain may be declared later). Chains are only ever removed
+   * by `-X`; after one, every rule is checked at the end instead.
+   */
   private readonly jumps: IptRule[] = [];
   private readonly jumpTables: IptTable[] = [];
+  private chainDeleted = false;
+  /** The last jump target found in `jumpOkTable` (kube-proxy's KUBE-MARK-MASQ jumps repeat). */
+  private jumpOk: Target | undefined;
+  private jumpOkTable: IptTable | undefined;
   private lastChain: IptChain | undefined;
   private lastChainTable: IptTable | undefined;
+
+  /** Rule templates by the body text after the cali comment (see `templateRule`). */
+  private readonly templates = new Map<string, RuleTemplate>();
+  /** Shape keys and template bodies seen (see `seenKey`, `seenBefore`). */
+  private readonly seen = new Uint32Array(SEEN_WORDS);
+  /** While a cali rule without a template is read through its shape: its cali comment token
+   * [caliQ, caliClose], body start, text after the token, and the templates with that text. */
+  private caliQ = -1;
+  private caliClose = -1;
+  private caliBody = -1;
+  private caliAfter = '';
+  private caliFirst: RuleTemplate | undefined;
+  /** Rule shapes by their key (the body with its holes cut out, see `shapeKey`). */
+  private readonly shapes = new Map<string, RuleShape>();
+  /** A shape is being made: consumers of hole tokens report where their values went. */
+  private building = false;
+  /** Matches made for hole values lately, shared when one comes again (by text and shape). */
+  private readonly slotText: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+  private readonly slotProto: (Match | undefined)[] = new Array<Match | undefined>(256).fill(undefined);
+  private readonly slotMatch: (Match | undefined)[] = new Array<Match | undefined>(256).fill(undefined);
+  private readonly jumpSlots: (JumpTarget | undefined)[] = new Array<JumpTarget | undefined>(256).fill(undefined);
+  /** Next `"cali:` and backslash at or after the current line (kept across lines so the searches are linear). */
+  private nextCali = -1;
+  private nextBackslash = -1;
+  /** `lastChain`'s name has no quote or tab (so the text `-A <name> ` is that chain). */
+  private lastChainPlain = false;
+  private readonly orders = new Map<IptTable, ChainOrder>();
+  private order: ChainOrder | undefined;
+  /** Families noted while reading the current rule (bit 1: IPv4, bit 2: IPv6). */
+  private familiesNoted = 0;
+  /** Count of `noteUnknown` calls (a template must not skip one). */
+  private unknownNotes = 0;
+  /** The rule `ruleLine` made last. */
+  private lastRule: IptRule | undefined;
 
   // State of the rule being read.
   private n = 0;
@@ -628,8 +884,11 @@ class IptablesSaveParser {
   private curUnknown: string[] = NO_STRINGS;
   private curCounters: Counters | undefined;
 
-  constructor(artifact: string) {
-    this.sink = new IssueSink(artifact);
+  constructor(
+    artifact: string,
+    private readonly fastPaths: boolean,
+  ) {
+    this.sink = new IssueSink(artifact, ISSUE_CAP);
   }
 
   parse(text: string): void {
@@ -652,6 +911,9 @@ class IptablesSaveParser {
       setSource('');
       TV.fill('');
       MS.fill(undefined as unknown as Match);
+      CS.fill('');
+      HOLE_VAL.fill('');
+      REC_PROTO.fill(undefined);
     }
     this.finish();
   }
@@ -680,7 +942,7 @@ class IptablesSaveParser {
         this.startTable(SRC.slice(s, e));
         return;
       case 58: // ':'
-        this.chainHeader(SRC.slice(s, e));
+        if (!this.fastPaths || !this.plainChainHeader(s, e)) this.chainHeader(SRC.slice(s, e));
         return;
       default: {
         const line = SRC.slice(s, e);
@@ -780,8 +1042,114 @@ class IptablesSaveParser {
   private newChain(t: IptTable, name: string, line: number): IptChain {
     const builtin = isBuiltinChain(t.name, name);
     const chain: IptChain = { name, table: t.name, builtin, line, rules: [], role: classifyChain(name, t.name) };
-    t.chains.set(name, chain);
+    this.addChain(t, chain);
     return chain;
+  }
+
+  private addChain(t: IptTable, chain: IptChain): void {
+    t.chains.set(chain.name, chain);
+    const o = this.orderOf(t);
+    o.chains.push(chain);
+    o.plain.push(chain.name.indexOf('"') < 0 && chain.name.indexOf('\t') < 0);
+  }
+
+  /** Declaration order of t's chains (see `nextChain`). */
+  private orderOf(t: IptTable): ChainOrder {
+    let o = this.order;
+    if (o === undefined || o.table !== t) {
+      o = this.orders.get(t);
+      if (o === undefined) this.orders.set(t, (o = { table: t, chains: [], plain: [], pos: -1, resume: -1 }));
+      this.order = o;
+    }
+    return o;
+  }
+
+  /**
+   * The chain whose name is at SRC[cs…) (followed by a blank, or ending at `end` when end >= 0),
+   * when it is the one declared after the last rule's chain, or after where the rules were
+   * before they last went elsewhere: iptables-save writes rules chain by chain in declaration
+   * order, so this spares most lookups by name. Undefined when neither fits (or after a -X).
+   */
+  private nextChain(t: IptTable, cs: number, end: number): IptChain | undefined {
+    if (this.chainDeleted) return undefined;
+    const o = this.orderOf(t);
+    for (let pass = 0; pass < 2; pass++) {
+      const i = (pass === 0 ? o.pos : o.resume) + 1;
+      if (i >= o.chains.length || !o.plain[i]) continue;
+      const c = o.chains[i];
+      const len = c.name.length;
+      if ((end >= 0 ? end - cs !== len : SRC.charCodeAt(cs + len) !== 32) || !SRC.startsWith(c.name, cs)) continue;
+      o.pos = i;
+      if (pass === 1) o.resume = -1;
+      return c;
+    }
+    return undefined;
+  }
+
+  /** The rules went to a chain found by name: its place in the order is unknown. */
+  private chainByName(t: IptTable): void {
+    const o = this.orderOf(t);
+    if (o.pos >= 0) o.resume = o.pos;
+    o.pos = -1;
+  }
+
+  /**
+   * `:NAME POLICY [p:b]` exactly as iptables-save writes it (single blanks, a new name, policy
+   * `-`, ACCEPT or DROP as fits the chain), read in place; false (nothing done) for anything
+   * else, which `chainHeader` then reads and reports on.
+   */
+  private plainChainHeader(s: number, e: number): boolean {
+    const src = SRC;
+    let sp1 = s + 1;
+    let c = 0;
+    while (sp1 < e && (c = src.charCodeAt(sp1)) !== 32) {
+      if (c === 9) return false;
+      sp1++;
+    }
+    if (sp1 === s + 1 || sp1 >= e) return false;
+    let sp2 = sp1 + 1;
+    while (sp2 < e && (c = src.charCodeAt(sp2)) !== 32) {
+      if (c === 9) return false;
+      sp2++;
+    }
+    // Counters: `[digits:digits]` to the end of the line.
+    let i = sp2 + 1;
+    if (i >= e || src.charCodeAt(i) !== 91 || src.charCodeAt(e - 1) !== 93) return false;
+    let p = 0;
+    let b = 0;
+    let digits = 0;
+    for (i++; i < e && (c = src.charCodeAt(i)) >= 48 && c <= 57; i++) {
+      p = p * 10 + (c - 48);
+      digits++;
+    }
+    if (digits === 0 || digits > 15 || c !== 58) return false;
+    digits = 0;
+    for (i++; i < e && (c = src.charCodeAt(i)) >= 48 && c <= 57; i++) {
+      b = b * 10 + (c - 48);
+      digits++;
+    }
+    if (digits === 0 || digits > 15 || i !== e - 1) return false;
+    const t = this.table;
+    if (t === undefined) return false;
+    const plen = sp2 - sp1 - 1;
+    const policy =
+      plen === 1 && src.charCodeAt(sp1 + 1) === 45 ? '-'
+      : plen === 6 && src.startsWith('ACCEPT', sp1 + 1) ? 'ACCEPT'
+      : plen === 4 && src.startsWith('DROP', sp1 + 1) ? 'DROP'
+      : undefined;
+    if (policy === undefined) return false;
+    const name = src.slice(s + 1, sp1);
+    const builtin = isBuiltinChain(t.name, name);
+    if (builtin === (policy === '-') || t.chains.has(name)) return false;
+    this.recognised++;
+    const counters = p === 0 && b === 0 ? ZERO_COUNTERS : { packets: p, bytes: b };
+    const role = classifyChain(name, t.name);
+    // Made whole (as `chainHeader` would leave it, same property order), not grown afterwards.
+    const chain: IptChain = builtin
+      ? { name, table: t.name, builtin, line: this.lineNo, rules: [], role, policy, counters }
+      : { name, table: t.name, builtin, line: this.lineNo, rules: [], role, counters };
+    this.addChain(t, chain);
+    return true;
   }
 
   private chainHeader(line: string): void {
@@ -861,7 +1229,21 @@ class IptablesSaveParser {
   }
 
   private command(s: number, e: number, counters: Counters | undefined): void {
-    const n = tokenize(s, e);
+    // `-A CHAIN …`: read through a template (Felix's `"cali:…"` rules) or a shape when possible.
+    if (this.fastPaths && this.table !== undefined && SRC.charCodeAt(s + 1) === 65 && SRC.charCodeAt(s + 2) === 32) {
+      if (!this.templateRule(s, e, counters)) this.shapedRule(s, e, counters);
+      return;
+    }
+    this.tokenized(s, e, counters);
+  }
+
+  /** A command line read token by token. */
+  private tokenized(s: number, e: number, counters: Counters | undefined): void {
+    this.commandTokens(s, e, counters, tokenize(s, e));
+  }
+
+  /** A command line already tokenised into n tokens. */
+  private commandTokens(s: number, e: number, counters: Counters | undefined, n: number): void {
     if (n < 0) {
       this.sink.error(this.lineNo, `more than ${MAX_TOKENS} tokens; rule kept as not understood`);
       this.opaqueRule(s, e, counters, 'too many tokens');
@@ -912,7 +1294,7 @@ class IptablesSaveParser {
       case '--delete-chain': {
         this.recognised++;
         const t = this.currentTable();
-        if (n >= 2) t.chains.delete(tk(1));
+        if (n >= 2 && t.chains.delete(tk(1))) this.chainDeleted = true;
         this.lastChain = undefined;
         return;
       }
@@ -927,6 +1309,605 @@ class IptablesSaveParser {
           return;
         }
         this.garbage(SRC.slice(s, e), 'unknown command');
+    }
+  }
+
+  /**
+   * Felix gives every rule a unique `-m comment --comment "cali:<hash>"`, but the rest of the
+   * body repeats across thousands of rules (`-m mark --mark 0x10000/0x10000 -j RETURN`, …). A
+   * body is parsed once into a template keyed by its text before and after the cali comment
+   * token; later rules with the same text only make their own comment, matches array and rule.
+   *
+   * Sound because the text around the comment is identical and the comment's inner text holds
+   * no quote or backslash, so the line tokenises the same way except for that token's value,
+   * which the template build checked was read only as a `-m comment` text. Bodies whose parse
+   * reported anything (issues, unknown modules, `-c`) are never templated, so no report is lost.
+   * Returns false (nothing done) when the line is not for this path.
+   */
+  private templateRule(s: number, e: number, counters: Counters | undefined): boolean {
+    const src = SRC;
+    const t = this.table!;
+    const cs = s + 3;
+    // The cali comment token: `"cali:…"` with no quote or backslash inside. Both searches are
+    // remembered across lines, so each scans the text once.
+    let q = this.nextCali;
+    if (q < cs) {
+      q = src.indexOf('"cali:', cs);
+      if (q < 0) q = src.length;
+      this.nextCali = q;
+    }
+    if (q >= e) return false;
+    const close = src.indexOf('"', q + 6);
+    if (close < 0 || close >= e) return false;
+    let bs = this.nextBackslash;
+    if (bs < q) {
+      bs = src.indexOf('\\', q);
+      if (bs < 0) bs = src.length;
+      this.nextBackslash = bs;
+    }
+    if (bs < close) return false;
+    const chain = this.chainAt(t, cs, q);
+    if (chain === undefined) return false;
+    const p = cs + chain.name.length;
+    const after = src.slice(close + 1, e);
+    const first = this.templates.get(after);
+    let tpl = first;
+    while (tpl !== undefined && (tpl.before.length !== q - p || !src.startsWith(tpl.before, p))) tpl = tpl.next;
+    if (tpl === undefined) {
+      // Read it through its shape (the chain is `lastChain` now); the rule made then gives this
+      // body's template (see `keepTemplate`).
+      this.caliQ = q;
+      this.caliClose = close;
+      this.caliBody = p;
+      this.caliAfter = after;
+      this.caliFirst = first;
+      this.shapedRule(s, e, counters);
+      this.caliQ = -1;
+      this.caliAfter = '';
+      this.caliFirst = undefined;
+      return true;
+    }
+    this.recognised++;
+    if (tpl.families !== 0) {
+      if (tpl.families & 1) this.noteFamily(4);
+      if (tpl.families & 2) this.noteFamily(6);
+    }
+    const text = src.slice(q + 1, close);
+    const matches = copyMatches(tpl.matches, tpl.matches.length);
+    matches[tpl.slot] = { kind: 'comment', text };
+    let comments: string[];
+    if (tpl.comments.length === 1) comments = [text];
+    else {
+      comments = tpl.comments.slice();
+      comments[tpl.cslot] = text;
+    }
+    const target = tpl.target;
+    const rule: IptRule = {
+      table: t.name,
+      chain: chain.name,
+      index: chain.rules.length + 1,
+      line: this.lineNo,
+      raw: src.slice(s, e),
+      counters,
+      matches,
+      target,
+      comments,
+      unknown: NO_STRINGS,
+    };
+    if (target !== undefined && target.kind === 'jump' && tpl.jumpOk !== t) {
+      if (t.chains.has(target.chain)) tpl.jumpOk = t;
+      else {
+        this.jumps.push(rule);
+        this.jumpTables.push(t);
+      }
+    }
+    chain.rules.push(rule);
+    return true;
+  }
+
+  /**
+   * The existing chain named by the plain token (no quote or tab) at SRC[cs…), ending before
+   * `limit` and followed by a blank; most often the last rule's, else the next declared.
+   * Undefined for anything else (the caller then reads the line token by token).
+   */
+  private chainAt(t: IptTable, cs: number, limit: number): IptChain | undefined {
+    const src = SRC;
+    let chain = this.lastChain;
+    if (chain !== undefined && this.lastChainPlain && this.lastChainTable === t && src.startsWith(chain.name, cs) && src.charCodeAt(cs + chain.name.length) === 32) {
+      return cs + chain.name.length < limit ? chain : undefined;
+    }
+    chain = this.nextChain(t, cs, -1);
+    if (chain === undefined) {
+      let p = cs;
+      let c = 0;
+      while (p < limit && (c = src.charCodeAt(p)) !== 32) {
+        if (c === 9 || c === 34) return undefined;
+        p++;
+      }
+      if (p === cs || p >= limit) return undefined;
+      chain = t.chains.get(src.slice(cs, p));
+      if (chain === undefined) return undefined;
+      this.chainByName(t);
+    } else if (cs + chain.name.length >= limit) return undefined;
+    this.lastChain = chain;
+    this.lastChainTable = t;
+    this.lastChainPlain = true;
+    return chain;
+  }
+
+  /**
+   * Whether the line's body, from `pos`, is shape sh: its pieces, with one plain token (the
+   * same kind of value as when the shape was made) in each hole, then only blanks to e. The
+   * text then tokenises exactly as the shape's did. Hole values go to HOLE_VAL.
+   */
+  private matchShapeText(sh: RuleShape, pos: number, e: number): boolean {
+    const src = SRC;
+    const gaps = sh.gaps;
+    const holes = gaps.length - 1;
+    for (let g = 0; ; g++) {
+      const gap = gaps[g];
+      if (pos + gap.length > e || !src.startsWith(gap, pos)) return false;
+      pos += gap.length;
+      if (g === holes) break;
+      // A hole: `"…"` (no quote or backslash inside) or an unquoted token without quotes,
+      // not option-like, and followed by a blank (the next piece starts with it) or the end.
+      let c = src.charCodeAt(pos);
+      let v: string;
+      HOLE_POS[g] = pos;
+      if (c === 34) {
+        const close = src.indexOf('"', pos + 1);
+        if (close < 0 || close >= e) return false;
+        let bs = this.nextBackslash;
+        if (bs <= pos) {
+          bs = src.indexOf('\\', pos);
+          if (bs < 0) bs = src.length;
+          this.nextBackslash = bs;
+        }
+        if (bs < close) return false;
+        v = src.slice(pos + 1, close);
+        pos = close + 1;
+      } else {
+        if (c === 45 || c === 33) return false;
+        const start = pos;
+        while (pos < e && (c = src.charCodeAt(pos)) !== 32 && c !== 9) {
+          if (c === 34) return false;
+          pos++;
+        }
+        if (pos === start) return false;
+        v = src.slice(start, pos);
+      }
+      if (pos < e && (c = src.charCodeAt(pos)) !== 32 && c !== 9) return false;
+      if (sh.kind[g] === H_JUMP && isTargetString(v)) return false;
+      HOLE_END[g] = pos;
+      HOLE_VAL[g] = v;
+    }
+    for (; pos < e; pos++) {
+      const c = src.charCodeAt(pos);
+      if (c !== 32 && c !== 9) return false;
+    }
+    return true;
+  }
+
+  /**
+   * After a cali rule was read through shape sh (its holes at HOLE_POS): when one hole is the
+   * rule's cali comment token, the rule just made gives the template of its body (the text
+   * around that token, other hole values included). Kept from a body's second sighting on, as
+   * a quarter of Felix's bodies never repeat (per-interface dispatch rules, policy rules with
+   * their own ipsets).
+   */
+  private keepTemplate(sh: RuleShape): void {
+    const r = this.lastRule;
+    if (r === undefined) return;
+    let h = 0;
+    while (h < sh.tok.length && HOLE_POS[h] !== this.caliQ) h++;
+    // The hole must be exactly the `"cali:…"` token, as the template path reads it.
+    if (h === sh.tok.length || sh.kind[h] !== H_COMMENT || HOLE_END[h] !== this.caliClose + 1) return;
+    if (!this.seenBefore(this.caliClose + 1, this.caliAfter.length)) return;
+    if (this.templates.size >= TEMPLATE_MAX) this.templates.clear();
+    this.templates.set(this.caliAfter, {
+      before: SRC.slice(this.caliBody, this.caliQ),
+      next: this.caliFirst,
+      matches: r.matches.slice(),
+      slot: sh.mi[h],
+      comments: r.comments.slice(),
+      cslot: sh.ci[h],
+      target: r.target,
+      families: sh.families,
+      jumpOk: undefined,
+    });
+  }
+
+  /**
+   * Whether the n characters at SRC[s…) were (probably) passed here before: a bit per 32-bit
+   * FNV-1a hash of them. A false "yes" only makes an unneeded template.
+   */
+  private seenBefore(s: number, n: number): boolean {
+    const src = SRC;
+    let h = 0x811c9dc5;
+    for (let i = s, e = s + n; i < e; i++) h = Math.imul(h ^ src.charCodeAt(i), 0x01000193);
+    return this.testAndSet(h);
+  }
+
+  private testAndSet(h: number): boolean {
+    const word = (h >>> 5) & (SEEN_WORDS - 1);
+    const bit = 1 << (h & 31);
+    const seen = (this.seen[word] & bit) !== 0;
+    this.seen[word] |= bit;
+    return seen;
+  }
+
+  /**
+   * An `-A` line read through its shape (see RuleShape): tokenised, its holes found and cut out
+   * to make the key; a known shape gives the rule with only the hole values read. Otherwise
+   * the line is parsed in full, and the shape is kept (from its second sighting) when the parse
+   * put every hole value where a shape can replace it and reported nothing.
+   */
+  private shapedRule(s: number, e: number, counters: Counters | undefined): void {
+    // The last two shapes, matched on the text (no tokenising): consecutive rules often share one
+    // (Felix's dispatch chains; kube-proxy's endpoint chains alternate two).
+    const t = this.table!;
+    if (this.lastShape !== undefined) {
+      const chain = this.caliQ >= 0 ? this.lastChain : this.chainAt(t, s + 3, e);
+      if (chain !== undefined) {
+        let body = s + 3 + chain.name.length;
+        let c = 0;
+        while (body < e && ((c = SRC.charCodeAt(body)) === 32 || c === 9)) body++;
+        let shape: RuleShape | undefined = this.lastShape;
+        if (!this.matchShapeText(shape, body, e)) {
+          shape = this.prevShape;
+          if (shape !== undefined && !this.matchShapeText(shape, body, e)) shape = undefined;
+        }
+        if (shape !== undefined && this.applyShape(shape, s, e, counters, t, chain)) {
+          if (shape !== this.lastShape) {
+            this.prevShape = this.lastShape;
+            this.lastShape = shape;
+          }
+          if (this.caliQ >= 0) this.keepTemplate(shape);
+          return;
+        }
+      }
+    }
+    const n = tokenize(s, e);
+    if (n < 3 || unterminatedQuote) {
+      this.commandTokens(s, e, counters, n);
+      return;
+    }
+    this.n = n;
+    if (!this.findHoles(n)) {
+      this.commandTokens(s, e, counters, n);
+      return;
+    }
+    const key = this.shapeKey(n);
+    const shape = this.shapes.get(key);
+    if (shape !== undefined) {
+      if (shape !== this.lastShape) {
+        this.prevShape = this.lastShape;
+        this.lastShape = shape;
+      }
+      const chain = this.chainOfToken(t);
+      if (chain === undefined) {
+        this.commandTokens(s, e, counters, n);
+        return;
+      }
+      for (let h = 0; h < this.holes; h++) HOLE_VAL[h] = tk(HOLE_TOK[h]);
+      if (!this.applyShape(shape, s, e, counters, t, chain)) this.commandTokens(s, e, counters, n);
+      else if (this.caliQ >= 0) {
+        for (let h = 0; h < this.holes; h++) {
+          HOLE_POS[h] = TS[HOLE_TOK[h]];
+          HOLE_END[h] = TE[HOLE_TOK[h]];
+        }
+        this.keepTemplate(shape);
+      }
+      return;
+    }
+    if (!this.seenKey(key)) {
+      this.commandTokens(s, e, counters, n);
+      return;
+    }
+    this.buildShape(key, s, e, counters, n);
+  }
+
+  /** Finds the holes of the n tokens (into HOLE_*, count in `holes`); false when there are too many. */
+  private findHoles(n: number): boolean {
+    let holes = 0;
+    for (let k = 2; k < n - 1; k++) {
+      const kind = holeOption(k);
+      if (kind === 0) continue;
+      const j = k + 1;
+      if (!holeValue(j) || (kind === H_JUMP && isTargetName(j))) continue;
+      if (holes === MAX_HOLES) return false;
+      HOLE_TOK[holes] = j;
+      HOLE_KIND[holes] = kind;
+      holes++;
+      k = j;
+    }
+    this.holes = holes;
+    return true;
+  }
+
+  private holes = 0;
+  /** The shapes of the last rules read through one (most recent first). */
+  private lastShape: RuleShape | undefined;
+  private prevShape: RuleShape | undefined;
+
+  /** Piece g of the body with its holes cut out: [start, end) in SRC. */
+  private gapStart(g: number): number {
+    return g === 0 ? TS[2] : TE[HOLE_TOK[g - 1]];
+  }
+
+  private gapEnd(g: number, n: number): number {
+    return g === this.holes ? TE[n - 1] : TS[HOLE_TOK[g]];
+  }
+
+  /** The body with its holes cut out (after `findHoles`): the shape key. */
+  private shapeKey(n: number): string {
+    const holes = this.holes;
+    const src = SRC;
+    // Lines hold no newline, so it separates the pieces unambiguously.
+    let key = src.slice(this.gapStart(0), this.gapEnd(0, n));
+    for (let g = 1; g <= holes; g++) key += '\n' + src.slice(this.gapStart(g), this.gapEnd(g, n));
+    return key;
+  }
+
+  /**
+   * Whether shape key `key` was (probably) seen before: a bit per 32-bit FNV-1a hash of it.
+   * Shapes are made from a key's second sighting on (most rules that miss the shapes are one of
+   * a kind). A false "yes" only makes an unneeded shape.
+   */
+  private seenKey(key: string): boolean {
+    let h = 0x9e3779b9;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return this.testAndSet(h);
+  }
+
+  /** The chain of token 1 as `ruleLine` finds it; undefined when it would have to be made (and reported). */
+  private chainOfToken(t: IptTable): IptChain | undefined {
+    let chain = this.lastChain;
+    if (chain === undefined || this.lastChainTable !== t || QUOTED[1] !== 0 || TE[1] - TS[1] !== chain.name.length || !SRC.startsWith(chain.name, TS[1])) {
+      chain = QUOTED[1] === 0 ? this.nextChain(t, TS[1], TE[1]) : undefined;
+      if (chain === undefined) {
+        chain = t.chains.get(tk(1));
+        if (chain === undefined) return undefined;
+        this.chainByName(t);
+      }
+      this.lastChain = chain;
+      this.lastChainTable = t;
+      this.lastChainPlain = QUOTED[1] === 0;
+    }
+    return chain;
+  }
+
+  /** A jump to chain `name`, shared with recent rules jumping there (kube-proxy's KUBE-MARK-MASQ). */
+  private jumpFor(name: string, goto: boolean): JumpTarget {
+    const n = name.length;
+    const slot = (n * 31 + name.charCodeAt(n - 1) * 7 + name.charCodeAt(n >> 1) * 3 + name.charCodeAt(n - 2) + (goto ? 128 : 0)) & 255;
+    const j = this.jumpSlots[slot];
+    if (j !== undefined && j.name === name && j.goto === goto) return j;
+    return (this.jumpSlots[slot] = { kind: 'jump', name, args: NO_STRINGS, chain: name, goto });
+  }
+
+  /** A match for a hole value, shared with the last rule that had the same value in the same shape slot. */
+  private holeMatchFor(v: string, proto: Match, kind: number): Match | undefined {
+    const n = v.length;
+    const slot = (n * 31 + v.charCodeAt(0) * 5 + v.charCodeAt(n >> 1) * 3 + v.charCodeAt(n - 1) * 7 + v.charCodeAt(n - 2)) & 255;
+    if (this.slotText[slot] === v && this.slotProto[slot] === proto) return this.slotMatch[slot];
+    let m: Match;
+    if (kind === H_ADDR) {
+      const cidr = parseCidr(v);
+      if (cidr === undefined) return undefined;
+      m = { kind: (proto as AddrMatch).kind, negate: (proto as AddrMatch).negate, cidr };
+    } else if (kind === H_IFACE) {
+      const wildcard = v.charCodeAt(n - 1) === 43;
+      m = { kind: (proto as IfaceMatch).kind, negate: (proto as IfaceMatch).negate, name: v, wildcard, prefix: wildcard ? v.slice(0, -1) : v };
+    } else {
+      const p = proto as SetMatch;
+      const sm: SetMatch = {
+        kind: 'set',
+        negate: p.negate,
+        setName: v,
+        dirs: p.dirs,
+        returnNomatch: p.returnNomatch,
+        updateCounters: p.updateCounters,
+        updateSubcounters: p.updateSubcounters,
+      };
+      if (p.counterTests !== undefined) sm.counterTests = p.counterTests;
+      m = sm;
+    }
+    this.slotText[slot] = v;
+    this.slotProto[slot] = proto;
+    this.slotMatch[slot] = m;
+    return m;
+  }
+
+  /** The rule of a known shape from the current tokens; false (nothing done) when a hole value does not fit. */
+  private applyShape(sh: RuleShape, s: number, e: number, counters: Counters | undefined, t: IptTable, chain: IptChain): boolean {
+    const holes = sh.tok.length;
+    const matches = copyMatches(sh.matches, sh.matches.length);
+    let comments = sh.comments as string[];
+    let target = sh.target;
+    let jumpHole = false;
+    for (let h = 0; h < holes; h++) {
+      const v = HOLE_VAL[h];
+      const kind = sh.kind[h];
+      switch (kind) {
+        case H_COMMENT:
+          matches[sh.mi[h]] = this.commentMatch(v);
+          if (comments === sh.comments) comments = comments.length === 1 ? [v] : comments.slice();
+          comments[sh.ci[h]] = v;
+          break;
+        case H_JUMP:
+          target = this.jumpFor(v, (sh.proto[h] as JumpTarget).goto);
+          jumpHole = true;
+          break;
+        case H_NATTO: {
+          const r = natRange(v);
+          if (r === undefined) return false;
+          const p = sh.proto[h] as NatTarget;
+          const args = p.args.slice();
+          args[sh.arg[h]] = v;
+          target = { kind: p.kind, name: p.name, args, to: [r], random: p.random, randomFully: p.randomFully, persistent: p.persistent };
+          break;
+        }
+        default: {
+          const m = this.holeMatchFor(v, sh.proto[h] as Match, kind);
+          if (m === undefined || (kind === H_ADDR && (m as AddrMatch).cidr.family !== sh.fam[h])) return false;
+          matches[sh.mi[h]] = m;
+        }
+      }
+    }
+    this.recognised++;
+    if (sh.families !== 0) {
+      if (sh.families & 1) this.noteFamily(4);
+      if (sh.families & 2) this.noteFamily(6);
+    }
+    const rule: IptRule = {
+      table: t.name,
+      chain: chain.name,
+      index: chain.rules.length + 1,
+      line: this.lineNo,
+      raw: SRC.slice(s, e),
+      counters,
+      matches,
+      target,
+      comments,
+      unknown: NO_STRINGS,
+    };
+    if (target !== undefined && target.kind === 'jump') {
+      if (jumpHole) {
+        if (target !== this.jumpOk || t !== this.jumpOkTable) {
+          if (t.chains.has(target.chain)) {
+            this.jumpOk = target;
+            this.jumpOkTable = t;
+          } else {
+            this.jumps.push(rule);
+            this.jumpTables.push(t);
+          }
+        }
+      } else if (sh.jumpOk !== t) {
+        if (t.chains.has(target.chain)) sh.jumpOk = t;
+        else {
+          this.jumps.push(rule);
+          this.jumpTables.push(t);
+        }
+      }
+    }
+    chain.rules.push(rule);
+    this.lastRule = rule;
+    return true;
+  }
+
+  /** Parses the current tokens in full, keeping the shape when every hole was read as one. */
+  private buildShape(key: string, s: number, e: number, counters: Counters | undefined, n: number): void {
+    const holes = this.holes;
+    for (let h = 0; h < holes; h++) {
+      HOLE_OF[HOLE_TOK[h]] = h;
+      REC_STATE[h] = 0;
+      REC_MI[h] = -1;
+      REC_CI[h] = -1;
+      REC_ARG[h] = -1;
+      REC_FAM[h] = 0;
+      REC_PROTO[h] = undefined;
+    }
+    const tok = Array.from(HOLE_TOK.subarray(0, holes));
+    const kind = Array.from(HOLE_KIND.subarray(0, holes));
+    const issues = this.sink.issues.length;
+    const notes = this.unknownNotes;
+    this.familiesNoted = 0;
+    this.lastRule = undefined;
+    this.building = true;
+    try {
+      this.commandTokens(s, e, counters, n);
+    } finally {
+      this.building = false;
+      for (let h = 0; h < holes; h++) HOLE_OF[tok[h]] = -1;
+    }
+    const r = this.lastRule as IptRule | undefined;
+    if (r === undefined || issues >= ISSUE_CAP || this.sink.issues.length !== issues || this.unknownNotes !== notes || r.unknown !== NO_STRINGS || r.counters !== counters) return;
+    const proto: (Match | Target)[] = [];
+    for (let h = 0; h < holes; h++) {
+      if (REC_STATE[h] !== 1) return;
+      proto.push(REC_PROTO[h]!);
+    }
+    if (this.shapes.size >= SHAPE_MAX) this.shapes.clear();
+    const gaps: string[] = [];
+    for (let g = 0; g <= holes; g++) gaps.push(SRC.slice(this.gapStart(g), this.gapEnd(g, n)));
+    this.shapes.set(key, {
+      gaps,
+      tok,
+      kind,
+      mi: Array.from(REC_MI.subarray(0, holes)),
+      ci: Array.from(REC_CI.subarray(0, holes)),
+      arg: Array.from(REC_ARG.subarray(0, holes)),
+      fam: Array.from(REC_FAM.subarray(0, holes)),
+      proto,
+      matches: r.matches.slice(),
+      comments: r.comments.slice(),
+      target: r.target,
+      families: this.familiesNoted,
+      jumpOk: undefined,
+    });
+  }
+
+  /** Records hole h as read (ok) or read by something a shape cannot redo. */
+  private holeRead(h: number, ok: boolean): boolean {
+    if (REC_STATE[h] !== 0 || !ok) {
+      REC_STATE[h] = 2;
+      return false;
+    }
+    REC_STATE[h] = 1;
+    return true;
+  }
+
+  /** A base option (`-s`, `-i`, …) read hole token j into match m at index mi. */
+  private holeMatch(j: number, mi: number, m: Match): void {
+    const h = HOLE_OF[j];
+    const kind = HOLE_KIND[h];
+    const ok =
+      (kind === H_ADDR && (m.kind === 'source' || m.kind === 'destination')) ||
+      (kind === H_IFACE && (m.kind === 'in-interface' || m.kind === 'out-interface'));
+    if (!this.holeRead(h, ok)) return;
+    REC_MI[h] = mi;
+    REC_PROTO[h] = m;
+    if (m.kind === 'source' || m.kind === 'destination') REC_FAM[h] = m.cidr.family;
+  }
+
+  /** The `-m comment` fast path read hole token j into match index mi and comment index ci. */
+  private holeComment(j: number, mi: number, ci: number, m: Match): void {
+    const h = HOLE_OF[j];
+    if (!this.holeRead(h, HOLE_KIND[h] === H_COMMENT)) return;
+    REC_MI[h] = mi;
+    REC_CI[h] = ci;
+    REC_PROTO[h] = m;
+  }
+
+  /** A match module read tokens [from, to) into match index mi (-1: not exactly one match). */
+  private holeModule(from: number, to: number, mi: number): void {
+    for (let j = from; j < to; j++) {
+      const h = HOLE_OF[j];
+      if (h < 0) continue;
+      const m = mi >= 0 ? MS[mi] : undefined;
+      const ok = HOLE_KIND[h] === H_SET && m !== undefined && m.kind === 'set' && m.setName === tk(j) && j > from && tokIs(j - 1, '--match-set');
+      if (!this.holeRead(h, ok)) continue;
+      REC_MI[h] = mi;
+      REC_PROTO[h] = m;
+    }
+  }
+
+  /** `-j`/`-g` at token i read tokens up to `to` into curTarget. */
+  private holeTarget(i: number, to: number): void {
+    const t = this.curTarget!;
+    let h = HOLE_OF[i + 1];
+    if (h >= 0 && this.holeRead(h, HOLE_KIND[h] === H_JUMP && t.kind === 'jump' && t.args.length === 0 && t.chain === tk(i + 1))) {
+      REC_PROTO[h] = t;
+    }
+    for (let j = i + 2; j < to; j++) {
+      h = HOLE_OF[j];
+      if (h < 0) continue;
+      const a = j - (i + 2);
+      const ok = HOLE_KIND[h] === H_NATTO && (t.kind === 'DNAT' || t.kind === 'SNAT') && t.to.length === 1 && t.args[a] === tk(j);
+      if (!this.holeRead(h, ok)) continue;
+      REC_ARG[h] = a;
+      REC_PROTO[h] = t;
     }
   }
 
@@ -980,14 +1961,20 @@ class IptablesSaveParser {
     // Rules of a chain are consecutive in iptables-save output: try the previous rule's chain first.
     let chain = this.lastChain;
     if (chain === undefined || this.lastChainTable !== t || QUOTED[1] !== 0 || TE[1] - TS[1] !== chain.name.length || !SRC.startsWith(chain.name, TS[1])) {
-      const chainName = tk(1);
-      chain = t.chains.get(chainName);
-      if (!chain) {
-        this.sink.warn(this.lineNo, `rule for chain ${chainName}, which was not declared in table ${t.name}; chain created`);
-        chain = this.newChain(t, chainName, this.lineNo);
+      chain = QUOTED[1] === 0 ? this.nextChain(t, TS[1], TE[1]) : undefined;
+      if (chain === undefined) {
+        const chainName = tk(1);
+        chain = t.chains.get(chainName);
+        if (!chain) {
+          this.sink.warn(this.lineNo, `rule for chain ${chainName}, which was not declared in table ${t.name}; chain created`);
+          chain = this.newChain(t, chainName, this.lineNo);
+        }
+        this.chainByName(t);
       }
       this.lastChain = chain;
       this.lastChainTable = t;
+      // An unquoted token holds no quote or blank.
+      this.lastChainPlain = QUOTED[1] === 0;
     }
     let i = 2;
     let insertAt = -1;
@@ -1015,14 +2002,21 @@ class IptablesSaveParser {
       line: this.lineNo,
       raw: SRC.slice(s, e),
       counters: this.curCounters,
-      matches: mk === 0 ? NO_MATCHES : MS.slice(0, mk),
+      matches: mk === 0 ? NO_MATCHES : copyMatches(MS, mk),
       target: this.curTarget,
       comments: ck === 0 ? NO_STRINGS : ck === 1 ? [CS[0]] : CS.slice(0, ck),
       unknown: this.curUnknown,
     };
-    if (rule.target !== undefined && rule.target.kind === 'jump') {
-      this.jumps.push(rule);
-      this.jumpTables.push(t);
+    this.lastRule = rule;
+    const tg = rule.target;
+    if (tg !== undefined && tg.kind === 'jump' && (tg !== this.jumpOk || t !== this.jumpOkTable)) {
+      if (t.chains.has(tg.chain)) {
+        this.jumpOk = tg;
+        this.jumpOkTable = t;
+      } else {
+        this.jumps.push(rule);
+        this.jumpTables.push(t);
+      }
     }
     if (insertAt >= 0 && insertAt < chain.rules.length) {
       chain.rules.splice(insertAt, 0, rule);
@@ -1058,7 +2052,7 @@ class IptablesSaveParser {
       }
       let code = 0;
       if (c0 === 45 && len === 2) code = SRC.charCodeAt(s + 1);
-      else if (c0 === 45 && len > 2 && SRC.charCodeAt(s + 1) === 45) code = LONG_CODE[tk(i)] ?? 0;
+      else if (c0 === 45 && len > 2 && SRC.charCodeAt(s + 1) === 45) code = LONG_CODE.get(tk(i)) ?? 0;
       switch (code) {
         case 109: // -m
           if (neg) {
@@ -1115,8 +2109,8 @@ class IptablesSaveParser {
           continue;
         default: {
           // `-p tcp --dport 80` without `-m tcp` (iptables loads the protocol module implicitly).
-          const spec = implicitProto !== undefined ? MODULES[implicitProto] : undefined;
-          if (spec !== undefined && c0 === 45 && spec[tk(i)] !== undefined) {
+          const spec = implicitProto !== undefined ? MODULES.get(implicitProto) : undefined;
+          if (spec !== undefined && c0 === 45 && spec.has(tk(i))) {
             if (neg) {
               // The "!" belongs to the first option of the implicit module.
               i--;
@@ -1156,6 +2150,7 @@ class IptablesSaveParser {
     const key = SRC.slice(keyStart, TE[j]);
     const hit = this.matchCache.get(key);
     if (hit !== undefined) {
+      if (HOLE_OF[j] >= 0) this.holeMatch(j, mk, hit);
       MS[mk++] = hit;
       return hit;
     }
@@ -1164,7 +2159,10 @@ class IptablesSaveParser {
     switch (code) {
       case 115:
       case 100: {
-        const cidr = this.cidr(v);
+        // Not through `cidr()`: the match itself is cached, and most addresses seen here for the
+        // first time (kube-proxy's endpoints) never come back.
+        const cidr = parseCidr(v);
+        if (cidr) this.noteFamily(cidr.family);
         if (cidr) m = { kind: code === 115 ? 'source' : 'destination', negate: neg, cidr };
         else this.unknownArgs(code === 115 ? '-s' : '-d', [v], `bad address "${truncateForReport(v, 60)}"`, neg);
         break;
@@ -1184,8 +2182,9 @@ class IptablesSaveParser {
       }
     }
     if (m === undefined) return MS[mk - 1];
+    if (HOLE_OF[j] >= 0) this.holeMatch(j, mk, m);
     MS[mk++] = m;
-    if (this.matchCache.size < CACHE_MAX) this.matchCache.set(key, m);
+    remember(this.matchCache, key, m);
     return m;
   }
 
@@ -1199,8 +2198,10 @@ class IptablesSaveParser {
     // Fast path for `-m comment --comment TEXT` (on every Felix rule).
     if (i + 3 < n && tokIs(i + 1, 'comment') && tokIs(i + 2, '--comment') && (i + 4 >= n || isBaseOpt(i + 4))) {
       const text = tk(i + 3);
+      const m = this.commentMatch(text);
+      if (HOLE_OF[i + 3] >= 0) this.holeComment(i + 3, mk, ck, m);
       CS[ck++] = text;
-      MS[mk++] = this.commentMatch(text);
+      MS[mk++] = m;
       return i + 4;
     }
     const end = this.genericEnd(i + 2);
@@ -1208,26 +2209,29 @@ class IptablesSaveParser {
     const hit = this.matchCache.get(key);
     if (hit !== undefined) {
       MS[mk++] = hit;
+      if (this.building) this.holeModule(i + 2, end, mk - 1);
       return end;
     }
     const before = mk;
     const next = this.module(tk(i + 1), i + 2, false);
     if (next === end && mk === before + 1) {
       const m = MS[before];
-      if (m.kind !== 'unknown' && m.kind !== 'comment' && this.matchCache.size < CACHE_MAX) this.matchCache.set(key, m);
+      if (m.kind !== 'unknown' && m.kind !== 'comment') remember(this.matchCache, key, m);
     }
+    if (this.building) this.holeModule(i + 2, next, mk === before + 1 ? before : -1);
     return next;
   }
 
   private commentMatch(text: string): Match {
     // Felix's `cali:<hash>` comments are unique per rule; other comments repeat a lot.
-    if (text.startsWith('cali:')) return { kind: 'comment', text };
-    let m = this.commentCache.get(text);
-    if (m === undefined) {
-      m = { kind: 'comment', text };
-      if (this.commentCache.size < CACHE_MAX) this.commentCache.set(text, m);
-    }
-    return m;
+    // A small direct-mapped table rather than a Map: most other comments are unique too
+    // (kube-proxy's per-service ones), and a Map would hash and store every one of them.
+    const n = text.length;
+    if (n === 0 || text.startsWith('cali:')) return { kind: 'comment', text };
+    const slot = (n * 31 + text.charCodeAt(0) * 7 + text.charCodeAt(n >> 1) * 3 + text.charCodeAt(n - 1)) & 255;
+    const m = this.commentSlots[slot];
+    if (m !== undefined && m.text === text) return m;
+    return (this.commentSlots[slot] = { kind: 'comment', text });
   }
 
   /** `-j|-g TARGET options…` at token i; returns the index after it. */
@@ -1243,11 +2247,13 @@ class IptablesSaveParser {
     const hit = this.targetCache.get(key);
     if (hit !== undefined) {
       this.curTarget = hit;
+      if (this.building) this.holeTarget(i, end);
       return end;
     }
     const next = this.target(tk(i + 1), i + 2, isGoto);
     const t = this.curTarget!;
-    if (next === end && t.kind !== 'other' && this.targetCache.size < CACHE_MAX) this.targetCache.set(key, t);
+    if (next === end && t.kind !== 'other') remember(this.targetCache, key, t);
+    if (this.building) this.holeTarget(i, next);
     return next;
   }
 
@@ -1255,7 +2261,7 @@ class IptablesSaveParser {
     let c = this.cidrs.get(v);
     if (c === undefined) {
       c = parseCidr(v) ?? null;
-      if (this.cidrs.size < CACHE_MAX) this.cidrs.set(v, c);
+      remember(this.cidrs, v, c);
     }
     if (c === null) return undefined;
     this.noteFamily(c.family);
@@ -1263,6 +2269,7 @@ class IptablesSaveParser {
   }
 
   private noteFamily(f: IptFamily): void {
+    this.familiesNoted |= f === 4 ? 1 : 2;
     if (this.addrFamily === undefined) this.addrFamily = f;
     if (this.headerFamily !== undefined && f !== this.headerFamily && !this.familyMismatchReported) {
       this.familyMismatchReported = true;
@@ -1290,6 +2297,7 @@ class IptablesSaveParser {
   }
 
   private noteUnknown(key: string, reason: string): void {
+    this.unknownNotes++;
     const t = this.unknownModules.get(key);
     if (t) {
       t.count++;
@@ -1331,7 +2339,7 @@ class IptablesSaveParser {
         neg = true;
         i++;
       }
-      const o = QUOTED[i] ? undefined : spec[tk(i)];
+      const o = QUOTED[i] ? undefined : spec.get(tk(i));
       if (o === undefined) {
         this.scanError = `option ${truncateForReport(tk(i), 40)}`;
         return -1;
@@ -1357,8 +2365,8 @@ class IptablesSaveParser {
   }
 
   private module(rawName: string, i: number, implicit: boolean): number {
-    const name = MODULE_ALIASES[rawName] ?? rawName;
-    const spec = MODULES[name];
+    const name = MODULE_ALIASES.get(rawName) ?? rawName;
+    const spec = MODULES.get(name);
     if (spec === undefined) {
       const end = this.genericEnd(i);
       this.unknownArgs(rawName, tkSlice(i, end), `match module "${truncateForReport(rawName, 40)}" not understood`, false);
@@ -1662,7 +2670,7 @@ class IptablesSaveParser {
         for (let o = 0; o < k; o++) {
           if (OPT_NEG[o]) return `negated ${OPT_NAME[o]}`;
           const key = OPT_NAME[o].slice(2);
-          const v = MODULES.hashlimit[OPT_NAME[o]][1] === 0 ? '' : tk(OPT_VAL[o]);
+          const v = MODULES.get('hashlimit')!.get(OPT_NAME[o])![1] === 0 ? '' : tk(OPT_VAL[o]);
           options[key] = v;
           if (key === 'hashlimit-name') m.name = v;
           else if (key === 'hashlimit-upto') m.upto = v;
@@ -1975,7 +2983,7 @@ class IptablesSaveParser {
   // Targets
 
   private target(name: string, i: number, isGoto: boolean): number {
-    const spec = TARGETS[name];
+    const spec = TARGETS.get(name);
     if (spec === undefined) {
       const end = this.genericEnd(i);
       const args = end > i ? tkSlice(i, end) : NO_STRINGS;
@@ -2182,15 +3190,22 @@ class IptablesSaveParser {
     // Unresolved jumps: reported per (table, chain) once, with the first line and a count.
     const tables = new Set(dump.tables.values());
     const missing = new Map<IptTable, Map<string, { line: number; count: number }>>();
-    for (let i = 0; i < this.jumps.length; i++) {
-      const t = this.jumpTables[i];
-      const tg = this.jumps[i].target as JumpTarget;
-      if (t.chains.has(tg.chain) || !tables.has(t)) continue;
+    const check = (t: IptTable, r: IptRule): void => {
+      const tg = r.target as JumpTarget;
+      if (t.chains.has(tg.chain)) return;
       let mt = missing.get(t);
       if (!mt) missing.set(t, (mt = new Map()));
       const m = mt.get(tg.chain);
-      if (m) m.count++;
-      else mt.set(tg.chain, { line: this.jumps[i].line, count: 1 });
+      if (!m) mt.set(tg.chain, { line: r.line, count: 1 });
+      else {
+        m.count++;
+        if (r.line < m.line) m.line = r.line;
+      }
+    };
+    if (this.chainDeleted) {
+      for (const t of tables) for (const c of t.chains.values()) for (const r of c.rules) if (r.target?.kind === 'jump') check(t, r);
+    } else {
+      for (let i = 0; i < this.jumps.length; i++) if (tables.has(this.jumpTables[i])) check(this.jumpTables[i], this.jumps[i]);
     }
     for (const [t, mt] of missing) {
       for (const [name, m] of mt) {
@@ -2312,8 +3327,24 @@ function connmarkTarget(k: number, args: string[]): Target | string {
   return t;
 }
 
+/** An address in its normal text form; IPv4 text parseIPv4 accepts is already normal. */
+function addrText(s: string): string | undefined {
+  if (s.indexOf(':') < 0) return parseIPv4(s) >= 0 ? s : undefined;
+  return parseAddr(s)?.text;
+}
+
 /** `a[-b][:p[-q]]`, `[v6][-[v6]][:p[-q]]`, `:p` (port only). */
 function natRange(s: string): NatRange | undefined {
+  // kube-proxy's `IP:port`: read in one go and made as one literal (no properties added later,
+  // which would give each range a separate property store).
+  const colon = s.indexOf(':');
+  if (colon > 0 && s.indexOf(':', colon + 1) < 0 && s.indexOf('-') < 0 && s.indexOf('/') < 0) {
+    const ip = s.slice(0, colon);
+    const port = num(s.slice(colon + 1));
+    if (parseIPv4(ip) >= 0 && port >= 0 && port <= 65535 && colon + 1 < s.length) {
+      return { text: s, minIp: ip, maxIp: ip, minPort: port, maxPort: port };
+    }
+  }
   const r: NatRange = { text: s };
   let addrPart = s;
   let portPart: string | undefined;
@@ -2327,7 +3358,8 @@ function natRange(s: string): NatRange | undefined {
     else if (rest !== '') return undefined;
     addrPart = addrPart.replace(/[[\]]/g, '');
   } else {
-    const colons = s.split(':').length - 1;
+    let colons = 0;
+    for (let c = s.indexOf(':'); c >= 0; c = s.indexOf(':', c + 1)) colons++;
     if (colons === 1) {
       const c = s.indexOf(':');
       addrPart = s.slice(0, c);
@@ -2339,11 +3371,11 @@ function natRange(s: string): NatRange | undefined {
   if (addrPart !== '') {
     // IPv6 ranges are written [a]-[b]; IPv4 a-b.
     const dash = addrPart.indexOf('-');
-    const a = parseAddr(dash < 0 ? addrPart : addrPart.slice(0, dash));
-    const b = dash < 0 ? a : parseAddr(addrPart.slice(dash + 1));
-    if (!a || !b) return undefined;
-    r.minIp = a.text;
-    r.maxIp = b.text;
+    const a = addrText(dash < 0 ? addrPart : addrPart.slice(0, dash));
+    const b = dash < 0 ? a : addrText(addrPart.slice(dash + 1));
+    if (a === undefined || b === undefined) return undefined;
+    r.minIp = a;
+    r.maxIp = b;
   }
   if (portPart !== undefined) {
     // `p-q` with an optional `/base`.
@@ -2356,12 +3388,21 @@ function natRange(s: string): NatRange | undefined {
   return r;
 }
 
+export interface IptablesSaveOptions {
+  /**
+   * Read common lines the fast ways (rule templates and shapes, plain chain headers); default
+   * true. The result is the same either way: false reads every line token by token, the
+   * reference the fast ways are tested against.
+   */
+  fastPaths?: boolean;
+}
+
 /**
  * Parses an `iptables-save`/`ip6tables-save` dump. Never throws: problems become issues and
  * everything readable is kept.
  */
-export function parseIptablesSave(text: string, artifact: string): Parsed<IptablesSave> {
-  const p = new IptablesSaveParser(artifact);
+export function parseIptablesSave(text: string, artifact: string, options: IptablesSaveOptions = {}): Parsed<IptablesSave> {
+  const p = new IptablesSaveParser(artifact, options.fastPaths ?? true);
   if (looksBinary(text)) {
     p.sink.error(0, 'binary content, not an iptables-save dump');
     return { value: p.dump, issues: p.sink.finish() };
