@@ -42,7 +42,7 @@ export function parseSysctl(text: string, artifact: string): Parsed<Sysctls> {
     const key = eq > 0 ? t.slice(0, eq).trim() : '';
     if (!key || /\s/.test(key) || !/^[A-Za-z0-9_]/.test(key)) {
       unrecognised++;
-      lastKey = '';
+      // Not reset lastKey: an unreadable line inside a multi-line value must not split it.
       sink.error(no, `not a sysctl "key = value" line: ${t}`);
       return;
     }

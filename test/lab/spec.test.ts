@@ -226,7 +226,7 @@ describe('lab cluster resources', () => {
     expect(c.ipamBlocks).toHaveLength(3);
     expect(c.calicoNodes).toHaveLength(3);
     expect(c.k8sNetworkPolicies).toHaveLength(4);
-    expect(c.globalNetworkPolicies).toHaveLength(2);
+    expect(c.globalNetworkPolicies).toHaveLength(1);
 
     const blockA = res['ipamblocks.crd.projectcalico.org.yaml'].find((b) => (b.spec as { cidr: string }).cidr === '10.244.1.0/26')!.spec as {
       allocations: Array<number | null>;
