@@ -258,6 +258,28 @@ export class Routing {
     return (addrs.find((a) => a.scope === undefined || a.scope === 'global') ?? addrs[0])?.address;
   }
 
+  /**
+   * The source address MASQUERADE picks (the kernel's inet_select_addr with universe scope): a
+   * primary global address of the outgoing device (one in the next hop's subnet first); a device
+   * without one (a Calico veth) borrows the first primary global address of any interface, in
+   * ifindex order.
+   */
+  selectSourceAddress(dev: string, family: 4 | 6, toward?: string): string | undefined {
+    const global = (i: IpInterface) => i.addrs.filter((a) => a.family === family && !a.flags.includes('secondary') && (a.scope === undefined || a.scope === 'global'));
+    const i = this.ifaces.get(dev);
+    if (i) {
+      const own = global(i);
+      const same = toward ? own.find((a) => cidrHas(`${a.address}/${a.prefixLen}`, toward)) : undefined;
+      if (same ?? own[0]) return (same ?? own[0]).address;
+    }
+    if (family === 6) return this.primaryAddress(dev, family, toward);
+    for (const o of [...this.ifaces.values()].sort((a, b) => a.ifindex - b.ifindex)) {
+      const a = global(o)[0];
+      if (a) return a.address;
+    }
+    return undefined;
+  }
+
   /** Address type as `-m addrtype` sees it. */
   addrType(ip: string, limitIface?: string): string | undefined {
     const a = parseAddr(ip);

@@ -8,7 +8,7 @@
 import { EnumeratingChooser, type Choice } from '../engine/netfilter/env.js';
 import { newPacket, type Packet } from '../engine/packet.js';
 import type { Bundle } from '../model/bundle.js';
-import { parseAddr } from '../model/ipset.js';
+import { maskV4, maskV6, parseAddr, parsePrefix } from '../model/ipset.js';
 import { buildPolicyModel, type PolicyModel } from '../calico/policy/resolve.js';
 import type { Endpoint } from '../calico/endpoints.js';
 import { chainToPolicyIndex, type ChainPolicyEntry, type PolicyRef } from '../calico/naming.js';
@@ -79,6 +79,28 @@ function resolveEnd(ctx: Ctx, ref: string, role: 'source' | 'destination'): Star
   const ip = ep.ips.find((i) => !i.includes(':')) ?? ep.ips[0];
   if (!ip) throw new TraceQueryError(`pod ${ref} has no IP in the bundle`);
   return { kind: 'pod', ep, ip };
+}
+
+/**
+ * The IP pool holding `ip` when nothing outside the cluster can route to it: Calico pod addresses
+ * are reachable from outside only when the pool is exported to BGP peers outside the cluster
+ * (a BGPPeer whose address is no node of the bundle). Without one, a packet for a pod address
+ * that leaves the cluster (to the default gateway, or an outside host answering a pod without
+ * SNAT) has nowhere to go.
+ */
+function unroutedPodPool(ctx: Ctx, ip: string): { name: string; cidr: string } | undefined {
+  const a = parseAddr(ip);
+  if (!a) return undefined;
+  const cluster = ctx.rt.bundle.cluster;
+  const pool = cluster.ipPools.find((p) => {
+    const c = parsePrefix(p.spec.cidr);
+    if (!c || c.family !== a.family) return false;
+    return a.family === 'inet' ? maskV4(a.v4, c.prefixLen) === c.v4 : maskV6(a.v6, c.prefixLen) === c.v6;
+  });
+  if (!pool) return undefined;
+  const outsidePeer = cluster.bgpPeers.some((p) => p.spec.peerAddress && !ctx.rt.addressOwner.has(parseAddr(p.spec.peerAddress)?.text ?? p.spec.peerAddress));
+  if (outsidePeer && !pool.spec.disableBGPExport) return undefined;
+  return { name: pool.metadata.name, cidr: pool.spec.cidr };
 }
 
 function captureFor(hopKind: Hop['kind'], iface: string | undefined, p: Packet, inner?: Packet): string[] {
@@ -159,7 +181,19 @@ function runPath(ctx: Ctx, start: Start, pkt: Packet, fs: FlowState): PathResult
   } else {
     // From outside: the packet reaches the node that owns its destination address.
     const owner = ctx.rt.addressOwner.get(pkt.dst);
-    if (!owner) return done('indeterminate', { indeterminate: { reason: `${pkt.src} is outside the bundle and ${pkt.dst} belongs to no node in it` } });
+    if (!owner) {
+      const pool = unroutedPodPool(ctx, pkt.dst);
+      if (pool) {
+        hops.push({ kind: 'external', title: `${pkt.src} (outside the cluster) sends to ${pkt.dst}`, packet: view(pkt), steps: [], outcome: 'dropped', capture: [] });
+        return done('dropped', {
+          dropped: {
+            where: 'route',
+            reason: `${pkt.src} is outside the cluster and ${pkt.dst} is a pod address of IP pool ${pool.name} (${pool.cidr}); no BGP peer outside the cluster learns the pool, so nothing outside routes it back into the cluster`,
+          },
+        });
+      }
+      return done('indeterminate', { indeterminate: { reason: `${pkt.src} is outside the bundle and ${pkt.dst} belongs to no node in it` } });
+    }
     hops.push({ kind: 'external', title: `${pkt.src} (outside the cluster) sends to ${pkt.dst}`, packet: view(pkt), steps: [], outcome: 'pass', capture: [] });
     node = ctx.rt.nodes.get(owner.node)!;
     arrival = { iface: owner.iface, wire: { pkt } };
@@ -219,6 +253,21 @@ function runPath(ctx: Ctx, start: Start, pkt: Packet, fs: FlowState): PathResult
           const dstOwner = ctx.rt.addressOwner.get(w.pkt.dst);
           hops.push({ kind: 'external', title: `leaves ${node.name} on ${outcome.dev} toward ${outcome.nextHop} (outside the bundle)`, packet: view(w.pkt, w.inner), steps: [], outcome: 'delivered', capture: [] });
           if (dstOwner) return done('indeterminate', { indeterminate: { reason: `next hop ${outcome.nextHop} is not a node of the bundle, so the path to ${dstOwner.node} cannot be followed` } });
+          const pool = unroutedPodPool(ctx, w.pkt.dst);
+          if (pool) {
+            hop.outcome = 'dropped';
+            hops[hops.length - 1].outcome = 'dropped';
+            const routeStep = [...hop.steps].reverse().find((st) => st.kind === 'route');
+            const ev = routeStep?.kind === 'route' ? routeStep.evidence : undefined;
+            return done('dropped', {
+              dropped: {
+                node: node.name,
+                where: 'route',
+                ...(ev ? { artifact: ev.artifact, line: ev.line, text: ev.text } : {}),
+                reason: `${node.name} has no route to ${w.pkt.dst} inside the cluster and sends it out of the cluster via ${outcome.nextHop} (${outcome.dev}); ${w.pkt.dst} is a pod address of IP pool ${pool.name} (${pool.cidr}), which no BGP peer outside the cluster learns, so the packet is lost there`,
+              },
+            });
+          }
           return { ...done('delivered', { deliveredTo: `external ${w.pkt.dst}`, finalPacket: view(w.pkt) }), final: { kind: 'external' } };
         }
         if (owner.node === node.name) return done('indeterminate', { indeterminate: { reason: `${node.name} routes ${w.pkt.dst} to its own address ${outcome.nextHop} (a loop)` } });
@@ -276,7 +325,7 @@ export function traceFlow(bundle: Bundle, q: TraceQuery): TraceResult {
   const chooser = new EnumeratingChooser(256);
   do {
     chooser.begin();
-    const pkt = newPacket({ src: src.ip, dst: dst.ip, proto, dport: q.port, length: q.size });
+    const pkt = newPacket({ src: src.ip, dst: dst.ip, proto, dport: q.port, length: q.size, df: q.df ?? (q.size !== undefined ? true : undefined) });
     const fs: FlowState = { chooser, direction: 'forward', conntrack: new Map(), notes: [] };
     const fwd = runPath(ctx, src, pkt, fs);
     let reply: PathResult | undefined;

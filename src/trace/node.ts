@@ -197,13 +197,30 @@ function checkInterface(nr: NodeRuntime, iface: string, steps: Step[]): NodeOutc
   return undefined;
 }
 
+/**
+ * A frame larger than the receiving link's MTU is not received: a veth peer drops it
+ * (is_skb_forwardable), a bridge or switch port in front of a smaller NIC drops it on transmit,
+ * and NICs drop oversize frames. No ICMP error is sent, so DF traffic to a node whose underlay
+ * MTU is smaller than the sender's silently disappears. Only DF packets are judged: a packet
+ * without DF was fragmented to the sending interface's MTU, which the trace does not model per
+ * fragment. Tunnel devices (decapsulated packets) and pod veths are not wire arrivals.
+ */
+function receiveMtuCheck(nr: NodeRuntime, p: Packet, iface: string, steps: Step[]): NodeOutcome | undefined {
+  if (!p.df || isWorkloadIface(iface) || isVxlan(nr, iface) || isIpip(nr, iface) || isWireguard(nr, iface)) return undefined;
+  const i = nr.interfaces.get(iface);
+  if (!i?.mtu || p.length <= i.mtu) return undefined;
+  const ev: Evidence = { artifact: art(nr, 'ip-addr'), node: nr.name, line: i.line, text: `${iface} mtu ${i.mtu}` };
+  check(steps, 'mtu', false, `a ${p.length}-byte DF packet arrives on ${iface} (mtu ${i.mtu}): larger than the link's MTU, the frame is not received and no ICMP error is sent`, ev);
+  return { kind: 'drop', drop: { node: nr.name, where: 'mtu', artifact: ev.artifact, line: ev.line, text: ev.text, reason: `a ${p.length}-byte DF packet is larger than ${iface} (mtu ${i.mtu}) on ${nr.name}: the sender's link MTU is larger than this node's, so the frame is lost on the way in, silently` } };
+}
+
 /** A packet arriving on `iface` of this node. */
 export function processArrival(nr: NodeRuntime, wire: Wire, iface: string, fs: FlowState, steps: Step[]): NodeOutcome {
   const p = wire.pkt;
   p.inIface = iface;
   p.outIface = undefined;
   const rec = enterNode(nr, p, fs, wire.inner !== undefined);
-  const bad = checkInterface(nr, iface, steps);
+  const bad = checkInterface(nr, iface, steps) ?? receiveMtuCheck(nr, p, iface, steps);
   if (bad) return bad;
 
   const pre = hook(nr, 'PREROUTING', p, fs, steps);

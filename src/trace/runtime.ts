@@ -42,7 +42,7 @@ export function buildNodeRuntime(data: NodeData): NodeRuntime {
     addrType: (ip, limit) => routing.addrType(ip, limit),
     ipsetTest: (name, ip, proto, port) => (sets ? sets(name, ip, proto, port) : undefined),
     rpfilter: (pkt, o) => routing.reversePath(pkt, o),
-    masqueradeSource: (out, dst) => (out ? routing.primaryAddress(out, dst.includes(':') ? 6 : 4, dst) : undefined),
+    masqueradeSource: (out, dst) => (out ? routing.selectSourceAddress(out, dst.includes(':') ? 6 : 4, dst) : undefined),
     interfaceAddress: (iface, family) => (iface ? routing.primaryAddress(iface, family) : undefined),
   };
   return {

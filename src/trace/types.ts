@@ -79,6 +79,11 @@ export interface TraceQuery {
   protocol: 'TCP' | 'UDP' | 'SCTP' | 'ICMP';
   /** IP total length to simulate (MTU questions); default a small packet. */
   size?: number;
+  /**
+   * Don't-fragment bit. Default: set for TCP, and for any protocol when `size` is given — Linux
+   * sockets do path-MTU discovery by default (IP_PMTUDISC_WANT), so their packets carry DF.
+   */
+  df?: boolean;
 }
 
 export interface FlowResult {
