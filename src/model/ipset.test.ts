@@ -270,3 +270,25 @@ describeRoot('compileIpsets agrees with the kernel (`ipset test` in a namespace)
     }
   });
 });
+
+describe('compileIpsets: the per-set matcher the engine uses agrees with the by-name lookup', () => {
+  it('matcher(name) and matcher(name).v4 give what (name, ip) gives (property, every set of the real capture)', () => {
+    const names = [...dump.sets.keys()];
+    const addrs = [...dump.sets.values()].flatMap((s) => s.members.map((m) => m.ip).filter((ip): ip is string => ip !== undefined && !ip.includes(':')).map((ip) => ip.split('/')[0]));
+    const ipArb = fc.oneof(fc.constantFrom(...addrs), fc.ipV4(), fc.ipV6());
+    fc.assert(
+      fc.property(fc.constantFrom(...names, 'no-such-set'), ipArb, (name, ip) => {
+        const m = member.matcher(name);
+        const byName = member(name, ip);
+        if (m === undefined) {
+          expect(byName).toBeUndefined();
+          return;
+        }
+        expect(m(ip)).toBe(byName);
+        const v = parseIPv4(ip);
+        if (m.v4 !== undefined && v >= 0) expect(m.v4(v)).toBe(byName);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

@@ -430,10 +430,19 @@ export function icmpPort(type: number, code: number): number {
 // ---------------------------------------------------------------------------------------------
 // Membership
 
-/** `(ip, proto?, port?)` → member? `undefined` = indeterminate (unmodelled type, or the query lacks what the type needs). */
-export type IpsetMatcher = (ip: string, proto?: string, port?: number) => boolean | undefined;
-/** `undefined` also when the set is not in the dump. */
-export type IpsetsMatcher = (setName: string, ip: string, proto?: string, port?: number) => boolean | undefined;
+/**
+ * `(ip, proto?, port?)` → member? `undefined` = indeterminate (unmodelled type, or the query lacks
+ * what the type needs). Address-only IPv4-capable sets also offer `v4`, the same answer for an
+ * address already parsed to its 32-bit value (the engine has it for every packet).
+ */
+export type IpsetMatcher = ((ip: string, proto?: string, port?: number) => boolean | undefined) & { v4?: (v: number) => boolean };
+/**
+ * `undefined` also when the set is not in the dump. `matcher(name)` gives one set's matcher, for
+ * callers that test the same set again and again (the rule engine resolves it once per rule).
+ */
+export type IpsetsMatcher = ((setName: string, ip: string, proto?: string, port?: number) => boolean | undefined) & {
+  matcher(setName: string): IpsetMatcher | undefined;
+};
 
 /** Longest-prefix table: per prefix length (longest first), masked address → 1 member / 0 nomatch. */
 interface LpmTable<K> {
@@ -506,18 +515,21 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
     const t6 = lpmFreeze(v6);
     const lens4 = t4.lens;
     const maps4 = t4.maps;
-    return (ip) => {
-      // IPv4 fast path: no allocation (the engine asks this for every set match of every packet).
+    // IPv4 fast path: no allocation (the engine asks this for every set match of every packet).
+    const testV4 = (v: number): boolean => {
+      if (fam === 'inet6') return false;
+      const q = netmask !== undefined ? maskV4(v, netmask) : v;
+      for (let i = 0; i < lens4.length; i++) {
+        const hit = maps4[i].get(maskV4(q, lens4[i]));
+        if (hit !== undefined) return hit === 1;
+      }
+      return false;
+    };
+    const matcher: IpsetMatcher = (ip) => {
       if (ip.indexOf(':') < 0) {
         const v = parseIPv4(ip);
         if (v < 0) return undefined;
-        if (fam === 'inet6') return false;
-        const q = netmask !== undefined ? maskV4(v, netmask) : v;
-        for (let i = 0; i < lens4.length; i++) {
-          const hit = maps4[i].get(maskV4(q, lens4[i]));
-          if (hit !== undefined) return hit === 1;
-        }
-        return false;
+        return testV4(v);
       }
       const a = addrOf(ip);
       if (a === undefined) return undefined;
@@ -537,6 +549,8 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
       }
       return false;
     };
+    matcher.v4 = testV4;
+    return matcher;
   }
 
   if (kind === 'hash' && dims.length === 2 && (dims[0] === 'ip' || dims[0] === 'net') && dims[1] === 'port') {
@@ -621,7 +635,8 @@ export function compileIpsets(dump: IpsetDump): IpsetsMatcher {
   const cache = new Map<string, IpsetMatcher | undefined>();
   const depth = { n: 0 };
   const get = (name: string): IpsetMatcher | undefined => {
-    if (cache.has(name)) return cache.get(name);
+    const hit = cache.get(name);
+    if (hit !== undefined || cache.has(name)) return hit;
     const set = dump.sets.get(name);
     if (!set) {
       cache.set(name, undefined);
@@ -644,8 +659,10 @@ export function compileIpsets(dump: IpsetDump): IpsetsMatcher {
     cache.set(name, compiled);
     return compiled;
   };
-  return (setName, ip, proto, port) => {
+  const all = ((setName: string, ip: string, proto?: string, port?: number) => {
     const f = get(setName);
     return f ? f(ip, proto, port) : undefined;
-  };
+  }) as IpsetsMatcher;
+  all.matcher = get;
+  return all;
 }

@@ -41,6 +41,7 @@ export function buildNodeRuntime(data: NodeData): NodeRuntime {
   const env: NetfilterEnv = {
     addrType: (ip, limit) => routing.addrType(ip, limit),
     ipsetTest: (name, ip, proto, port) => (sets ? sets(name, ip, proto, port) : undefined),
+    ipsetMatcher: (name) => sets?.matcher(name),
     rpfilter: (pkt, o) => routing.reversePath(pkt, o),
     masqueradeSource: (out, dst) => (out ? routing.selectSourceAddress(out, dst.includes(':') ? 6 : 4, dst) : undefined),
     interfaceAddress: (iface, family) => (iface ? routing.primaryAddress(iface, family) : undefined),

@@ -20,7 +20,7 @@ import {
   type NegPortRange,
   type PortRange,
 } from '../../model/iptables.js';
-import { parseIPv4 } from '../../model/ipset.js';
+import { parseIPv4, type IpsetMatcher } from '../../model/ipset.js';
 import type { Packet } from '../packet.js';
 import type { Chooser, NetfilterEnv } from './env.js';
 
@@ -70,12 +70,15 @@ function inRange(p: number | undefined, r: PortRange): boolean {
 
 function negPort(r: NegPortRange | undefined, get: (x: EvalCtx) => number | undefined): Predicate | undefined {
   if (!r) return undefined;
+  const { from, to, negate } = r;
   return (x) => {
     const p = get(x);
     if (p === undefined) return false;
-    return inRange(p, r) !== r.negate;
+    return (p >= from && p <= to) !== negate;
   };
 }
+
+const ALWAYS: Predicate = () => true;
 
 const CT_TUPLE = (x: EvalCtx) => x.pkt.ct;
 
@@ -115,19 +118,49 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
       const t = cidrTest(m.cidr, 'dst');
       return m.negate ? (x) => !t(x) : t;
     }
-    case 'in-interface':
+    // The hot predicates below copy what they need out of the match first: the match objects of
+    // a dump come in several hidden classes (template, shaped and token-read rules), and a
+    // closure reading only its own captured primitives stays monomorphic and cheap.
+    case 'in-interface': {
       // With no input interface (locally generated packets) the kernel compares against "": no match.
-      return (x) => ifaceMatches(m, x.pkt.inIface ?? '') !== m.negate;
-    case 'out-interface':
-      return (x) => ifaceMatches(m, x.pkt.outIface ?? '') !== m.negate;
-    case 'protocol':
-      if (m.number === 0) return () => !m.negate;
-      return (x) => (x.pkt.proto === m.number) !== m.negate;
+      const { wildcard, prefix, name, negate } = m;
+      if (wildcard) return (x) => (x.pkt.inIface ?? '').startsWith(prefix) !== negate;
+      return (x) => (x.pkt.inIface === name) !== negate;
+    }
+    case 'out-interface': {
+      const { wildcard, prefix, name, negate } = m;
+      if (wildcard) return (x) => (x.pkt.outIface ?? '').startsWith(prefix) !== negate;
+      return (x) => (x.pkt.outIface === name) !== negate;
+    }
+    case 'protocol': {
+      const { number, negate } = m;
+      if (number === 0) return () => !negate;
+      return (x) => (x.pkt.proto === number) !== negate;
+    }
     case 'fragment':
       // The engine simulates whole (unfragmented) packets.
       return () => m.negate;
     case 'set': {
       const { setName, dirs, negate } = m;
+      const unknownSet = (x: EvalCtx) => x.chooser.choose('assume', rule, `ip set ${setName} is not in the bundle (or its type is not modelled)`);
+      if (dirs.length === 1) {
+        // Address-only: resolve the set once per node environment and test the packet's parsed
+        // IPv4 address directly (the hot path of Calico's policy chains).
+        const dst = dirs[0] === 'dst';
+        let forEnv: NetfilterEnv | undefined;
+        let matcher: IpsetMatcher | undefined;
+        return (x) => {
+          if (x.env !== forEnv) {
+            forEnv = x.env;
+            matcher = x.env.ipsetMatcher?.(setName);
+          }
+          const v = dst ? x.dst4 : x.src4;
+          if (matcher?.v4 !== undefined && v >= 0) return matcher.v4(v) !== negate;
+          const r = matcher !== undefined ? matcher(dst ? x.pkt.dst : x.pkt.src) : x.env.ipsetTest(setName, dst ? x.pkt.dst : x.pkt.src);
+          if (r === undefined) return unknownSet(x);
+          return r !== negate;
+        };
+      }
       return (x) => {
         const p = x.pkt;
         const ip = dirs[0] === 'dst' ? p.dst : p.src;
@@ -139,14 +172,22 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
           else port = dirs[1] === 'dst' ? p.dport : p.sport;
         }
         const r = x.env.ipsetTest(setName, ip, proto, port);
-        if (r === undefined) return x.chooser.choose('assume', rule, `ip set ${setName} is not in the bundle (or its type is not modelled)`);
+        if (r === undefined) return unknownSet(x);
         return r !== negate;
       };
     }
-    case 'mark':
-      return (x) => (((x.pkt.mark & m.mask) >>> 0) === m.value >>> 0) !== m.negate;
-    case 'connmark':
-      return (x) => (((x.pkt.ct.mark & m.mask) >>> 0) === m.value >>> 0) !== m.negate;
+    case 'mark': {
+      const mask = m.mask >>> 0;
+      const value = m.value >>> 0;
+      const negate = m.negate;
+      return (x) => (((x.pkt.mark & mask) >>> 0) === value) !== negate;
+    }
+    case 'connmark': {
+      const mask = m.mask >>> 0;
+      const value = m.value >>> 0;
+      const negate = m.negate;
+      return (x) => (((x.pkt.ct.mark & mask) >>> 0) === value) !== negate;
+    }
     case 'conntrack': {
       const parts: Predicate[] = [];
       if (m.ctstate) {
@@ -186,7 +227,7 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
     case 'state':
       return (x) => m.states.some((s) => ctStateHas(x, s)) !== m.negate;
     case 'comment':
-      return () => true;
+      return ALWAYS;
     case 'addrtype': {
       const parts: Predicate[] = [];
       if (m.srcType) {
@@ -321,7 +362,7 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
 }
 
 function and(parts: Predicate[]): Predicate {
-  if (parts.length === 0) return () => true;
+  if (parts.length === 0) return ALWAYS;
   if (parts.length === 1) return parts[0];
   if (parts.length === 2) {
     const [a, b] = parts;
@@ -384,19 +425,19 @@ export function compileChain(chain: IptChain): CompiledChain {
     if (n > best.n) best = { k, n };
   }
   if (best.n < rules.length / 2) return { chain, rules, candidates: () => all };
-  const buckets = new Map<string, number[]>();
+  // Per key: the rules with that key, merged with the key-less ones on first use (one lookup per packet).
+  const buckets = new Map<string, { own: number[]; merged: number[] | undefined }>();
   const rest: number[] = [];
   chain.rules.forEach((r, i) => {
     const key = keyOf(r, best.k);
     if (key === undefined) rest.push(i);
     else {
       let b = buckets.get(key);
-      if (!b) buckets.set(key, (b = []));
-      b.push(i);
+      if (!b) buckets.set(key, (b = { own: [], merged: undefined }));
+      b.own.push(i);
     }
   });
   const k = best.k;
-  const mergedCache = new Map<string, number[]>();
   return {
     chain,
     rules,
@@ -404,9 +445,7 @@ export function compileChain(chain: IptChain): CompiledChain {
       const v = k === 'dst' ? x.pkt.dst : k === 'in' ? (x.pkt.inIface ?? '') : (x.pkt.outIface ?? '');
       const b = buckets.get(v);
       if (!b) return rest;
-      let m = mergedCache.get(v);
-      if (!m) mergedCache.set(v, (m = merge(b, rest)));
-      return m;
+      return (b.merged ??= merge(b.own, rest));
     },
   };
 }

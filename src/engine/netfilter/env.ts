@@ -4,6 +4,7 @@
  * MASQUERADE would pick. The trace layer builds one per node from the bundle.
  */
 import type { IptRule } from '../../model/iptables.js';
+import type { IpsetMatcher } from '../../model/ipset.js';
 import type { Packet } from '../packet.js';
 
 export interface NetfilterEnv {
@@ -11,6 +12,11 @@ export interface NetfilterEnv {
   addrType(ip: string, limitIface?: string): string | undefined;
   /** ipset membership; undefined = the set (or the ipset dump) is not in the bundle, or the type is not modelled. */
   ipsetTest(setName: string, ip: string, proto?: string, port?: number): boolean | undefined;
+  /**
+   * Optional: one set's matcher, which the engine resolves once per rule instead of looking the
+   * set up by name for every packet; must agree with `ipsetTest` (undefined = set not known).
+   */
+  ipsetMatcher?(setName: string): IpsetMatcher | undefined;
   /** `-m rpfilter`: would a reverse lookup of the source go out of the input interface? undefined = no routes. */
   rpfilter?(pkt: Packet, opts: { loose: boolean; validmark: boolean; acceptLocal: boolean }): boolean | undefined;
   /** MASQUERADE: the primary address of the outgoing interface (toward `dst`). */
