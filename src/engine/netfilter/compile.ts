@@ -41,8 +41,43 @@ export interface CompiledRule {
   test: Predicate;
   /** True when the rule's effect cannot change the packet's fate (LOG, NFLOG, no target…): skipped entirely. */
   inert: boolean;
+  /**
+   * The target's kind as a small number (TK_*), read once at compile time: the target objects of
+   * a dump come in many hidden classes, and the evaluation loop should not load from them.
+   */
+  tk: number;
   /** Jump/goto target, resolved on first use (null: not in the table). */
-  target?: CompiledChain | null;
+  target: CompiledChain | null | undefined;
+}
+
+export const TK_OTHER = 0;
+export const TK_ACCEPT = 1;
+export const TK_DROP = 2;
+export const TK_REJECT = 3;
+export const TK_RETURN = 4;
+export const TK_JUMP = 5;
+export const TK_GOTO = 6;
+export const TK_MARK = 7;
+
+function targetKind(rule: IptRule): number {
+  const t = rule.target;
+  if (!t) return TK_OTHER;
+  switch (t.kind) {
+    case 'ACCEPT':
+      return TK_ACCEPT;
+    case 'DROP':
+      return TK_DROP;
+    case 'REJECT':
+      return TK_REJECT;
+    case 'RETURN':
+      return TK_RETURN;
+    case 'jump':
+      return t.goto ? TK_GOTO : TK_JUMP;
+    case 'MARK':
+      return TK_MARK;
+    default:
+      return TK_OTHER;
+  }
 }
 
 export interface CompiledChain {
@@ -380,7 +415,7 @@ export function compileRule(rule: IptRule): CompiledRule {
   const weight = (m: Match) =>
     m.kind === 'in-interface' || m.kind === 'out-interface' || m.kind === 'mark' ? 0 : m.kind === 'source' || m.kind === 'destination' || m.kind === 'protocol' ? 1 : m.kind === 'statistic' ? 9 : m.kind === 'unknown' ? 8 : 5;
   const ms = rule.matches.filter((m) => m.kind !== 'comment').sort((a, b) => weight(a) - weight(b));
-  return { rule, inert, test: and(ms.map((m) => compileMatch(m, rule))) };
+  return { rule, inert, tk: targetKind(rule), test: and(ms.map((m) => compileMatch(m, rule))), target: undefined };
 }
 
 type IndexKey = 'dst' | 'in' | 'out';

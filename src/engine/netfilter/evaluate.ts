@@ -4,9 +4,21 @@
  * chain goes to the caller's caller), RETURN or the end of a built-in chain applies its policy,
  * terminating targets end the table, MARK/CONNMARK/NAT rewrite the packet.
  */
-import { applyXmark, type IptRule, type Target } from '../../model/iptables.js';
+import { applyXmark, type IptRule, type JumpTarget, type Target } from '../../model/iptables.js';
 import type { Packet } from '../packet.js';
-import { CompiledRuleset, ipv4OrMinus, type CompiledChain, type EvalCtx } from './compile.js';
+import {
+  CompiledRuleset,
+  TK_ACCEPT,
+  TK_DROP,
+  TK_GOTO,
+  TK_JUMP,
+  TK_MARK,
+  TK_REJECT,
+  TK_RETURN,
+  ipv4OrMinus,
+  type CompiledChain,
+  type EvalCtx,
+} from './compile.js';
 import type { Chooser, NetfilterEnv } from './env.js';
 
 export type HookName = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
@@ -94,10 +106,29 @@ function ruleText(rule: IptRule): string {
   return rule.raw;
 }
 
-interface Frame {
-  cc: CompiledChain;
-  cand: ArrayLike<number>;
-  pos: number;
+/** Return points of `-j` jumps, in parallel arrays (no object per jump); `pop` leaves the frame in cc/cand/pos. */
+class FrameStack {
+  private readonly ccs: CompiledChain[] = [];
+  private readonly cands: ArrayLike<number>[] = [];
+  private readonly poss: number[] = [];
+  length = 0;
+  cc!: CompiledChain;
+  cand!: ArrayLike<number>;
+  pos = 0;
+
+  push(cc: CompiledChain, cand: ArrayLike<number>, pos: number): void {
+    const i = this.length++;
+    this.ccs[i] = cc;
+    this.cands[i] = cand;
+    this.poss[i] = pos;
+  }
+
+  pop(): void {
+    const i = --this.length;
+    this.cc = this.ccs[i];
+    this.cand = this.cands[i];
+    this.pos = this.poss[i];
+  }
 }
 
 const policyDecisions = new WeakMap<CompiledChain, Decision>();
@@ -128,7 +159,7 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
     return { table, fate: 'accept', evaluated: 0, decision: { table, chain: hook, policy: 'ACCEPT', line: 0, text: `no ${table} ${hook} chain in the dump` } };
   }
   const pkt = ctx.pkt;
-  const stack: Frame[] = [];
+  const stack = new FrameStack();
   let cc: CompiledChain = start;
   let cand: ArrayLike<number> = start.candidates(ctx);
   let pos = 0;
@@ -140,11 +171,11 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
       return { table, fate: 'indeterminate', evaluated, decision: { table, chain: cc.chain.name, line: cc.chain.line, text: cc.chain.name, reason: 'too many steps (a jump loop?)' } };
     }
     if (pos >= cand.length) {
-      const up = stack.pop();
-      if (!up) return policyResult(table, start, evaluated);
-      cc = up.cc;
-      cand = up.cand;
-      pos = up.pos;
+      if (stack.length === 0) return policyResult(table, start, evaluated);
+      stack.pop();
+      cc = stack.cc;
+      cand = stack.cand;
+      pos = stack.pos;
       continue;
     }
     const cr = cc.rules[cand[pos++]];
@@ -153,34 +184,36 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
     if (!cr.test(ctx)) continue;
     const rule = cr.rule;
     const t = rule.target as Target;
-    switch (t.kind) {
-      case 'ACCEPT':
+    switch (cr.tk) {
+      case TK_ACCEPT:
         if (hits) pushHit(hits, table, rule, 'ACCEPT');
         return ruleResult(table, 'accept', rule, evaluated);
-      case 'DROP':
+      case TK_DROP:
         if (hits) pushHit(hits, table, rule, 'DROP');
         return ruleResult(table, 'drop', rule, evaluated);
-      case 'REJECT':
-        if (hits) pushHit(hits, table, rule, `REJECT${t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`);
+      case TK_REJECT:
+        if (hits) pushHit(hits, table, rule, `REJECT${t.kind === 'REJECT' && t.rejectWith ? ` --reject-with ${t.rejectWith}` : ''}`);
         return ruleResult(table, 'reject', rule, evaluated);
-      case 'RETURN': {
+      case TK_RETURN: {
         if (hits) pushHit(hits, table, rule, 'RETURN');
-        const up = stack.pop();
-        if (!up) return policyResult(table, start, evaluated);
-        cc = up.cc;
-        cand = up.cand;
-        pos = up.pos;
+        if (stack.length === 0) return policyResult(table, start, evaluated);
+        stack.pop();
+        cc = stack.cc;
+        cand = stack.cand;
+        pos = stack.pos;
         break;
       }
-      case 'jump': {
-        const next = rs.jumpTarget(table, cr, t.chain);
+      case TK_JUMP:
+      case TK_GOTO: {
+        const chainName = (t as JumpTarget).chain;
+        const next = cr.target !== undefined ? cr.target : rs.jumpTarget(table, cr, chainName);
         if (!next) {
-          if (hits) pushHit(hits, table, rule, `${t.goto ? 'goto' : 'jump'} ${t.chain} (missing)`);
-          return ruleResult(table, 'indeterminate', rule, evaluated, `chain ${t.chain} is not in the ${table} table of the dump`);
+          if (hits) pushHit(hits, table, rule, `${cr.tk === TK_GOTO ? 'goto' : 'jump'} ${chainName} (missing)`);
+          return ruleResult(table, 'indeterminate', rule, evaluated, `chain ${chainName} is not in the ${table} table of the dump`);
         }
-        if (hits) pushHit(hits, table, rule, `${t.goto ? 'goto' : 'jump'} ${t.chain}`);
-        if (!t.goto) {
-          stack.push({ cc, cand, pos });
+        if (hits) pushHit(hits, table, rule, `${cr.tk === TK_GOTO ? 'goto' : 'jump'} ${chainName}`);
+        if (cr.tk === TK_JUMP) {
+          stack.push(cc, cand, pos);
           if (stack.length > 64) return ruleResult(table, 'indeterminate', rule, evaluated, 'chain nesting deeper than 64 (a loop?)');
         }
         cc = next;
@@ -188,7 +221,8 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
         pos = 0;
         break;
       }
-      case 'MARK': {
+      case TK_MARK: {
+        if (t.kind !== 'MARK') break;
         const before = pkt.mark;
         pkt.mark = applyXmark(pkt.mark, t.value, t.mask);
         if (hits) pushHit(hits, table, rule, `MARK ${hex(t.value)}/${hex(t.mask)}: ${hex(before)} → ${hex(pkt.mark)}`);
