@@ -1367,11 +1367,6 @@ class IptablesSaveParser {
       this.caliFirst = undefined;
       return true;
     }
-    this.recognised++;
-    if (tpl.families !== 0) {
-      if (tpl.families & 1) this.noteFamily(4);
-      if (tpl.families & 2) this.noteFamily(6);
-    }
     const text = src.slice(q + 1, close);
     const matches = copyMatches(tpl.matches, tpl.matches.length);
     matches[tpl.slot] = { kind: 'comment', text };
@@ -1382,27 +1377,41 @@ class IptablesSaveParser {
       comments[tpl.cslot] = text;
     }
     const target = tpl.target;
+    const rule = this.fastRule(t, chain, s, e, counters, tpl.families, matches, target, comments);
+    if (target !== undefined && target.kind === 'jump' && tpl.jumpOk !== t) {
+      if (t.chains.has(target.chain)) tpl.jumpOk = t;
+      else this.unresolvedJump(rule, t);
+    }
+    return true;
+  }
+
+  /** The rule a fast path read (template or shape), appended to its chain. */
+  private fastRule(t: IptTable, chain: IptChain, s: number, e: number, counters: Counters | undefined, families: number, matches: Match[], target: Target | undefined, comments: string[]): IptRule {
+    this.recognised++;
+    if (families !== 0) {
+      if (families & 1) this.noteFamily(4);
+      if (families & 2) this.noteFamily(6);
+    }
     const rule: IptRule = {
       table: t.name,
       chain: chain.name,
       index: chain.rules.length + 1,
       line: this.lineNo,
-      raw: src.slice(s, e),
+      raw: SRC.slice(s, e),
       counters,
       matches,
       target,
       comments,
       unknown: NO_STRINGS,
     };
-    if (target !== undefined && target.kind === 'jump' && tpl.jumpOk !== t) {
-      if (t.chains.has(target.chain)) tpl.jumpOk = t;
-      else {
-        this.jumps.push(rule);
-        this.jumpTables.push(t);
-      }
-    }
     chain.rules.push(rule);
-    return true;
+    return rule;
+  }
+
+  /** A jump to a chain not declared (yet): checked once the whole dump is read. */
+  private unresolvedJump(rule: IptRule, t: IptTable): void {
+    this.jumps.push(rule);
+    this.jumpTables.push(t);
   }
 
   /**
@@ -1755,43 +1764,20 @@ class IptablesSaveParser {
         }
       }
     }
-    this.recognised++;
-    if (sh.families !== 0) {
-      if (sh.families & 1) this.noteFamily(4);
-      if (sh.families & 2) this.noteFamily(6);
-    }
-    const rule: IptRule = {
-      table: t.name,
-      chain: chain.name,
-      index: chain.rules.length + 1,
-      line: this.lineNo,
-      raw: SRC.slice(s, e),
-      counters,
-      matches,
-      target,
-      comments,
-      unknown: NO_STRINGS,
-    };
+    const rule = this.fastRule(t, chain, s, e, counters, sh.families, matches, target, comments);
     if (target !== undefined && target.kind === 'jump') {
       if (jumpHole) {
         if (target !== this.jumpOk || t !== this.jumpOkTable) {
           if (t.chains.has(target.chain)) {
             this.jumpOk = target;
             this.jumpOkTable = t;
-          } else {
-            this.jumps.push(rule);
-            this.jumpTables.push(t);
-          }
+          } else this.unresolvedJump(rule, t);
         }
       } else if (sh.jumpOk !== t) {
         if (t.chains.has(target.chain)) sh.jumpOk = t;
-        else {
-          this.jumps.push(rule);
-          this.jumpTables.push(t);
-        }
+        else this.unresolvedJump(rule, t);
       }
     }
-    chain.rules.push(rule);
     this.lastRule = rule;
     return true;
   }

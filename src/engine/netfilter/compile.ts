@@ -138,7 +138,9 @@ const INERT_TARGETS = new Set(['LOG', 'NFLOG', 'TRACE', 'ULOG', 'AUDIT', 'CHECKS
 
 export function isInertRule(r: IptRule): boolean {
   const t = r.target;
-  if (!t) return true;
+  // No target: a counter-only rule falls through; but a rule the parser could not read at all
+  // (kept opaque, e.g. a line too long) might have had any target, so it is evaluated.
+  if (!t) return r.unknown.length === 0;
   if (t.kind === 'LOG' || t.kind === 'NFLOG' || t.kind === 'TRACE') return true;
   return t.kind === 'other' && INERT_TARGETS.has(t.name);
 }

@@ -237,13 +237,17 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
 }
 
 /** Targets that are rare on the hot path (NAT, CONNMARK, logging, userspace). Returns a result when the target ends the table. */
-function slowTarget(rs: CompiledRuleset, table: string, hook: HookName, ctx: EvalCtx, hits: RuleHit[] | undefined, nat: NatRewrite[], rule: IptRule, t: Target, evaluated: number): TableResult | undefined {
+function slowTarget(rs: CompiledRuleset, table: string, hook: HookName, ctx: EvalCtx, hits: RuleHit[] | undefined, nat: NatRewrite[], rule: IptRule, t: Target | undefined, evaluated: number): TableResult | undefined {
   const pkt = ctx.pkt;
   const hit = (action: string) => {
     if (hits) pushHit(hits, table, rule, action);
   };
   const decide = (fate: Fate, reason?: string) => ruleResult(table, fate, rule, evaluated, reason);
   void rs;
+  if (t === undefined) {
+    hit('(rule not read)');
+    return decide('indeterminate', `the rule could not be read (${rule.unknown.join(', ')}), so its target is unknown`);
+  }
   switch (t.kind) {
       case 'CONNMARK': {
         if (t.mode === 'set' && t.value !== undefined && t.mask !== undefined) pkt.ct.mark = applyXmark(pkt.ct.mark, t.value, t.mask);
