@@ -1999,10 +1999,7 @@ class IptablesSaveParser {
       if (t.chains.has(tg.chain)) {
         this.jumpOk = tg;
         this.jumpOkTable = t;
-      } else {
-        this.jumps.push(rule);
-        this.jumpTables.push(t);
-      }
+      } else this.unresolvedJump(rule, t);
     }
     if (insertAt >= 0 && insertAt < chain.rules.length) {
       chain.rules.splice(insertAt, 0, rule);
