@@ -22,7 +22,7 @@ import { parseCalicoctlNodeStatus } from '../parse/calicoctl-node-status.js';
 import { parseFelixMetrics } from '../parse/felix-metrics.js';
 import { parseFelixLog } from '../parse/felix-log.js';
 import { loadClusterDir } from '../parse/resources.js';
-import type { IptablesSave } from '../model/iptables.js';
+import { ruleCount, type IptablesSave } from '../model/iptables.js';
 import { CLUSTER_FILE, classifyNodeFile, splitNodePath, type NodeArtifactKind } from './artifacts.js';
 import { MANIFEST_PATH, readManifest } from './manifest.js';
 import { openBundle, type BundleSource, type OpenOptions } from './source.js';
@@ -118,11 +118,6 @@ function hasCalicoChains(d: IptablesSave | undefined): boolean {
   return false;
 }
 
-function ruleCount(d: IptablesSave | undefined): number {
-  let n = 0;
-  if (d) for (const t of d.tables.values()) for (const c of t.chains.values()) n += c.rules.length;
-  return n;
-}
 
 function loadNode(src: BundleSource, name: string, files: Map<NodeArtifactKind, string>, issues: ParseIssue[]): NodeData {
   const node: NodeData = { name, artifacts: Object.fromEntries(files) };

@@ -872,10 +872,13 @@ export function dropRules(dump: IptablesSave): DropPoint[] {
   return out;
 }
 
-/** Number of rules in the dump. */
+/**
+ * Number of rules in the dump. Reads the chains past the table's chain map: the parser's map
+ * makes a chain's deferred rules when it hands the chain out, and a count needs only the length.
+ */
 export function ruleCount(dump: IptablesSave): number {
   let n = 0;
-  for (const t of dump.tables.values()) for (const c of t.chains.values()) n += c.rules.length;
+  for (const t of dump.tables.values()) for (const c of Map.prototype.values.call(t.chains) as IterableIterator<IptChain>) n += c.rules.length;
   return n;
 }
 

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateCalicoRuleset } from '../../bench/gen/iptables.js';
+import type { IptChain, IptablesSave } from '../model/iptables.js';
 import { parseIptablesSave } from './iptables-save.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -240,6 +241,53 @@ describe('iptables-save fast paths', () => {
     expect(new Set(rules.map((r) => r.target)).size).toBe(1);
   });
 
+  it('hand out rules read through the fast paths made, however a chain is reached, and only then make them', () => {
+    const text = generateCalicoRuleset({ rules: 3000, seed: 3 });
+    const ref = parseIptablesSave(text, 'a', { fastPaths: false }).value;
+    // A chain's own rules array, read past the table's chain map (which would make its rules).
+    const peek = (d: IptablesSave, t: string, c: string) => (Map.prototype.get.call(d.tables.get(t)!.chains, c) as IptChain).rules as unknown[];
+    const pending = (d: IptablesSave) => {
+      let n = 0;
+      for (const [t, tt] of d.tables) for (const c of Map.prototype.keys.call(tt.chains) as IterableIterator<string>) n += peek(d, t, c).filter((r) => typeof r === 'number').length;
+      return n;
+    };
+    const ways: [string, (m: Map<string, IptChain>) => IptChain[]][] = [
+      ['values', (m) => [...m.values()]],
+      ['entries', (m) => [...m.entries()].map(([, c]) => c)],
+      ['iterator', (m) => [...m].map(([, c]) => c)],
+      ['forEach', (m) => {
+        const out: IptChain[] = [];
+        m.forEach((c) => out.push(c));
+        return out;
+      }],
+      ['keys + get', (m) => [...m.keys()].map((k) => m.get(k)!)],
+    ];
+    for (const [way, chainsOf] of ways) {
+      const dump = parseIptablesSave(text, 'a').value;
+      const before = pending(dump);
+      // Most of a Felix + kube-proxy dump is read through the fast paths, so most rules wait.
+      expect(before, way).toBeGreaterThan(2000);
+      // Counting and testing chains makes no rules.
+      for (const t of dump.tables.values()) expect(t.chains.size + (t.chains.has('INPUT') ? 1 : 0)).toBeGreaterThan(0);
+      expect(pending(dump)).toBe(before);
+      for (const [name, t] of dump.tables) {
+        for (const c of chainsOf(t.chains)) {
+          expect(c.rules.every((r) => typeof r === 'object'), `${way} ${name}/${c.name}`).toBe(true);
+          expect(c.rules).toStrictEqual(ref.tables.get(name)!.chains.get(c.name)!.rules);
+        }
+      }
+      expect(pending(dump), way).toBe(0);
+    }
+    // One chain handed out makes that chain's rules only; it serialises with them.
+    const dump = parseIptablesSave(text, 'a').value;
+    const before = pending(dump);
+    const waiting = peek(dump, 'filter', 'cali-FORWARD').filter((r) => typeof r === 'number').length;
+    expect(waiting).toBeGreaterThan(0);
+    const fwd = dump.tables.get('filter')!.chains.get('cali-FORWARD')!;
+    expect(pending(dump)).toBe(before - waiting);
+    expect(JSON.parse(JSON.stringify(fwd)).rules).toEqual(JSON.parse(JSON.stringify(ref.tables.get('filter')!.chains.get('cali-FORWARD')!.rules)));
+  });
+
   it('give what the token-by-token reading gives on mutated dumps (property)', () => {
     const base = generateCalicoRuleset({ rules: 1500, seed: 7 }).split('\n');
     const replacements: [RegExp, string[]][] = [
@@ -253,7 +301,7 @@ describe('iptables-save fast paths', () => {
     ];
     const op = fc.oneof(
       fc.record({ kind: fc.constant('value' as const), line: fc.nat(), which: fc.nat(), value: fc.nat() }),
-      fc.record({ kind: fc.constant('insert' as const), line: fc.nat(), text: fc.constantFrom('-X KUBE-MARK-MASQ', '-N extra', '-F', 'COMMIT', '*nat', 'garbage', ':cali-fw-x - [1:2]', ':INPUT DROP [0:0]') }),
+      fc.record({ kind: fc.constant('insert' as const), line: fc.nat(), text: fc.constantFrom('-X KUBE-MARK-MASQ', '-N extra', '-F', 'COMMIT', '*nat', 'garbage', ':cali-fw-x - [1:2]', ':INPUT DROP [0:0]', '-I FORWARD 2 -m comment --comment "cali:ins" -j ACCEPT', '-I KUBE-SERVICES -j RETURN') }),
       fc.record({ kind: fc.constant('drop' as const), line: fc.nat() }),
     );
     fc.assert(

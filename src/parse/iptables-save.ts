@@ -21,6 +21,12 @@
  * values (addresses, comments, chains jumped to, …) are read in place (see `shapedRule`). Both
  * give exactly what reading the rule token by token gives (`fastPaths: false`); matches and
  * targets they share between rules must be treated as immutable, as the caches' always were.
+ *
+ * A rule read through a template or shape is checked in full while the dump is read, but its
+ * objects (rule, matches and comments arrays, raw text) are made when its chain is first handed
+ * out by the table's chain map (see DeferredRules, ChainMap): a trace or one chain's listing
+ * reads a few chains of a dump, and for a large dump those objects, which all survive, are most
+ * of the parse's allocation and garbage collection. Readers see no difference.
  */
 import { IssueSink, truncateForReport, type ParseIssue, type Parsed } from '../model/evidence.js';
 import {
@@ -585,6 +591,12 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
 /** Shared empty arrays (rules without comments/unknowns/args); frozen, so a mutation fails loudly. */
 const NO_STRINGS = Object.freeze([]) as unknown as string[];
 const NO_MATCHES = Object.freeze([]) as unknown as Match[];
+/**
+ * Stands for the current line's `[p:b]` prefix (in the parser's linePackets/lineBytes) until a
+ * rule is made with it: a rule whose making is deferred keeps the two numbers, not an object.
+ */
+const COUNTED: Counters = Object.freeze({ packets: -1, bytes: -1 }) as Counters;
+
 /** `[0:0]`, by far the most common counters, shared. */
 const ZERO_COUNTERS: Counters = Object.freeze({ packets: 0, bytes: 0 }) as Counters;
 
@@ -642,8 +654,12 @@ const H_SET = 6;
 const MAX_HOLES = 12;
 /** Caps the shape table (a generated 1M-rule dump has a few hundred shapes). */
 const SHAPE_MAX = 1 << 14;
+/** How many recently used shapes a rule is matched against before it is tokenised. */
+const RECENT_SHAPES = 2;
 
 interface RuleShape {
+  /** Another shape whose body hashes alike. */
+  readonly sameHash: RuleShape | undefined;
   /** The body's pieces between the holes (the key is them joined by newlines). */
   readonly gaps: readonly string[];
   /** Token index and kind (H_*) of each hole. */
@@ -828,7 +844,8 @@ class IptablesSaveParser {
   /** Identical option spans (`mark --mark 0x10000/0x10000`, `-j RETURN`, …) share one parsed object. */
   private readonly matchCache = new Map<string, Match>();
   private readonly targetCache = new Map<string, Target>();
-  private readonly commentSlots: (CommentMatch | undefined)[] = new Array<CommentMatch | undefined>(256).fill(undefined);
+  /** Comments, hole matches and jumps shared between rules (also by the rules made later, see DeferredRules). */
+  private readonly slots = new ValueSlots();
   /**
    * Rules whose jump/goto chain did not exist in their table when read, with those tables:
    * checked again at the end (the chain may be declared later). Chains are only ever removed
@@ -845,7 +862,7 @@ class IptablesSaveParser {
 
   /** Rule templates by the body text after the cali comment (see `templateRule`). */
   private readonly templates = new Map<string, RuleTemplate>();
-  /** Shape keys and template bodies seen (see `seenKey`, `seenBefore`). */
+  /** Shape keys and template bodies seen (see `shapedRule`, `seenBefore`). */
   private readonly seen = new Uint32Array(SEEN_WORDS);
   /** While a cali rule without a template is read through its shape: its cali comment token
    * [caliQ, caliClose], body start, text after the token, and the templates with that text. */
@@ -854,15 +871,10 @@ class IptablesSaveParser {
   private caliBody = -1;
   private caliAfter = '';
   private caliFirst: RuleTemplate | undefined;
-  /** Rule shapes by their key (the body with its holes cut out, see `shapeKey`). */
-  private readonly shapes = new Map<string, RuleShape>();
+  /** Rule shapes by a hash of the body with its holes cut out (see `shapeHash`). */
+  private readonly shapes = new Map<number, RuleShape>();
   /** A shape is being made: consumers of hole tokens report where their values went. */
   private building = false;
-  /** Matches made for hole values lately, shared when one comes again (by text and shape). */
-  private readonly slotText: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
-  private readonly slotProto: (Match | undefined)[] = new Array<Match | undefined>(256).fill(undefined);
-  private readonly slotMatch: (Match | undefined)[] = new Array<Match | undefined>(256).fill(undefined);
-  private readonly jumpSlots: (JumpTarget | undefined)[] = new Array<JumpTarget | undefined>(256).fill(undefined);
   /** Next `"cali:` and backslash at or after the current line (kept across lines so the searches are linear). */
   private nextCali = -1;
   private nextBackslash = -1;
@@ -876,6 +888,15 @@ class IptablesSaveParser {
   private unknownNotes = 0;
   /** The rule `ruleLine` made last. */
   private lastRule: IptRule | undefined;
+  /** The line's `[p:b]` prefix when it is not [0:0] (the rule's counters are then COUNTED until made). */
+  private linePackets = 0;
+  private lineBytes = 0;
+  /** The counters `ruleLine` gave its rule before reading its options (a `-c` there replaces them). */
+  private lineCounters: Counters | undefined;
+  /** Template rules not made yet (numbers in their chains' `rules`), and the chains holding them. */
+  private deferred: DeferredRules | undefined;
+  private readonly deferredChains = new Set<IptChain>();
+  private lastDeferredChain: IptChain | undefined;
 
   // State of the rule being read.
   private n = 0;
@@ -1011,7 +1032,7 @@ class IptablesSaveParser {
       this.dump.tables.delete(name);
     }
     if (!KNOWN_TABLES.includes(name)) this.sink.warn(this.lineNo, `unknown table ${name}`);
-    this.table = { name, line: this.lineNo, chains: new Map() };
+    this.table = { name, line: this.lineNo, chains: new ChainMap() };
     this.implicitTable = false;
     this.dump.tables.set(name, this.table);
   }
@@ -1034,7 +1055,7 @@ class IptablesSaveParser {
       this.sink.error(this.lineNo, 'rules before any *table line (or after COMMIT); assuming table filter');
       this.implicitTable = true;
     }
-    this.table = existing ?? { name: 'filter', line: this.lineNo, chains: new Map() };
+    this.table = existing ?? { name: 'filter', line: this.lineNo, chains: new ChainMap() };
     if (!existing) this.dump.tables.set('filter', this.table);
     return this.table;
   }
@@ -1225,7 +1246,12 @@ class IptablesSaveParser {
       return;
     }
     this.dump.hasCounters = true;
-    this.command(i, e, p === 0 && b === 0 ? ZERO_COUNTERS : { packets: p, bytes: b });
+    if (p === 0 && b === 0) this.command(i, e, ZERO_COUNTERS);
+    else {
+      this.linePackets = p;
+      this.lineBytes = b;
+      this.command(i, e, COUNTED);
+    }
   }
 
   private command(s: number, e: number, counters: Counters | undefined): void {
@@ -1367,38 +1393,61 @@ class IptablesSaveParser {
       this.caliFirst = undefined;
       return true;
     }
-    const text = src.slice(q + 1, close);
-    const matches = copyMatches(tpl.matches, tpl.matches.length);
-    matches[tpl.slot] = { kind: 'comment', text };
-    let comments: string[];
-    if (tpl.comments.length === 1) comments = [text];
-    else {
-      comments = tpl.comments.slice();
-      comments[tpl.cslot] = text;
-    }
     const target = tpl.target;
-    const rule = this.fastRule(t, chain, s, e, counters, tpl.families, matches, target, comments);
     if (target !== undefined && target.kind === 'jump' && tpl.jumpOk !== t) {
       if (t.chains.has(target.chain)) tpl.jumpOk = t;
-      else this.unresolvedJump(rule, t);
+      else {
+        // Rare (a jump to a chain not declared yet): the rule is made now, to be checked at the end.
+        const text = src.slice(q + 1, close);
+        const rule = this.fastRule(t, chain, s, e, counters, tpl.families, templateMatches(tpl, text), target, templateComments(tpl, text));
+        this.unresolvedJump(rule, t);
+        return true;
+      }
     }
+    // Everything about the rule is known now; its objects are made when its chain's rules are
+    // first read (see DeferredRules).
+    this.recognised++;
+    this.noteFamilies(tpl.families);
+    this.deferRule(chain, this.deferredRules().addTemplated(this.lineNo, s, e, q, close, chain.rules.length + 1, tpl, counters, this.linePackets, this.lineBytes));
     return true;
+  }
+
+  /** The counters to put in a rule made now: COUNTED becomes the line's own object. */
+  private own(c: Counters | undefined): Counters | undefined {
+    return c === COUNTED ? { packets: this.linePackets, bytes: this.lineBytes } : c;
+  }
+
+  private deferredRules(): DeferredRules {
+    return (this.deferred ??= new DeferredRules(SRC, this.slots));
+  }
+
+  /** Appends deferred rule k to chain's rules (as its number, see DeferredRules). */
+  private deferRule(chain: IptChain, k: number): void {
+    chain.rules.push(k as unknown as IptRule);
+    if (chain !== this.lastDeferredChain) {
+      this.lastDeferredChain = chain;
+      this.deferredChains.add(chain);
+    }
+  }
+
+  private noteFamilies(families: number): void {
+    if (families !== 0) {
+      if (families & 1) this.noteFamily(4);
+      if (families & 2) this.noteFamily(6);
+    }
   }
 
   /** The rule a fast path read (template or shape), appended to its chain. */
   private fastRule(t: IptTable, chain: IptChain, s: number, e: number, counters: Counters | undefined, families: number, matches: Match[], target: Target | undefined, comments: string[]): IptRule {
     this.recognised++;
-    if (families !== 0) {
-      if (families & 1) this.noteFamily(4);
-      if (families & 2) this.noteFamily(6);
-    }
+    this.noteFamilies(families);
     const rule: IptRule = {
       table: t.name,
       chain: chain.name,
       index: chain.rules.length + 1,
       line: this.lineNo,
       raw: SRC.slice(s, e),
-      counters,
+      counters: this.own(counters),
       matches,
       target,
       comments,
@@ -1498,29 +1547,35 @@ class IptablesSaveParser {
   }
 
   /**
-   * After a cali rule was read through shape sh (its holes at HOLE_POS): when one hole is the
-   * rule's cali comment token, the rule just made gives the template of its body (the text
-   * around that token, other hole values included). Kept from a body's second sighting on, as
-   * a quarter of Felix's bodies never repeat (per-interface dispatch rules, policy rules with
-   * their own ipsets).
+   * While a cali rule is read through shape sh (its holes at HOLE_POS): the hole that is the
+   * rule's cali comment token exactly as the template path reads it, or -1. The rule then gives
+   * the template of its body (the text around that token, other hole values included), see
+   * `keepTemplate`.
    */
-  private keepTemplate(sh: RuleShape): void {
-    const r = this.lastRule;
-    if (r === undefined) return;
+  private caliHole(sh: RuleShape): number {
     let h = 0;
     while (h < sh.tok.length && HOLE_POS[h] !== this.caliQ) h++;
-    // The hole must be exactly the `"cali:…"` token, as the template path reads it.
-    if (h === sh.tok.length || sh.kind[h] !== H_COMMENT || HOLE_END[h] !== this.caliClose + 1) return;
+    if (h === sh.tok.length || sh.kind[h] !== H_COMMENT || HOLE_END[h] !== this.caliClose + 1) return -1;
+    return h;
+  }
+
+  /**
+   * Keeps the template of the cali rule just read through shape sh (its comment in hole h), from
+   * the body's second sighting on, as a quarter of Felix's bodies never repeat (per-interface
+   * dispatch rules, policy rules with their own ipsets).
+   */
+  private keepTemplate(sh: RuleShape, h: number): void {
     if (!this.seenBefore(this.caliClose + 1, this.caliAfter.length)) return;
+    buildShaped(sh, HOLE_VAL, 0, this.slots, true);
     if (this.templates.size >= TEMPLATE_MAX) this.templates.clear();
     this.templates.set(this.caliAfter, {
       before: SRC.slice(this.caliBody, this.caliQ),
       next: this.caliFirst,
-      matches: r.matches.slice(),
+      matches: BUILT_MATCHES!.slice(),
       slot: sh.mi[h],
-      comments: r.comments.slice(),
+      comments: BUILT_COMMENTS!.slice(),
       cslot: sh.ci[h],
-      target: r.target,
+      target: BUILT_TARGET,
       families: sh.families,
       jumpOk: undefined,
     });
@@ -1552,26 +1607,22 @@ class IptablesSaveParser {
    * put every hole value where a shape can replace it and reported nothing.
    */
   private shapedRule(s: number, e: number, counters: Counters | undefined): void {
-    // The last two shapes, matched on the text (no tokenising): consecutive rules often share one
-    // (Felix's dispatch chains; kube-proxy's endpoint chains alternate two).
+    // The shapes used last, matched on the text (no tokenising): consecutive rules often share
+    // one (Felix's dispatch chains; kube-proxy's endpoint chains alternate two), and chains of one
+    // kind repeat a few (kube-proxy's service chains, Felix's policy chains).
     const t = this.table!;
-    if (this.lastShape !== undefined) {
+    const recent = this.recentShapes;
+    if (recent.length !== 0) {
       const chain = this.caliQ >= 0 ? this.lastChain : this.chainAt(t, s + 3, e);
       if (chain !== undefined) {
         let body = s + 3 + chain.name.length;
         let c = 0;
         while (body < e && ((c = SRC.charCodeAt(body)) === 32 || c === 9)) body++;
-        let shape: RuleShape | undefined = this.lastShape;
-        if (!this.matchShapeText(shape, body, e)) {
-          shape = this.prevShape;
-          if (shape !== undefined && !this.matchShapeText(shape, body, e)) shape = undefined;
-        }
-        if (shape !== undefined && this.applyShape(shape, s, e, counters, t, chain)) {
-          if (shape !== this.lastShape) {
-            this.prevShape = this.lastShape;
-            this.lastShape = shape;
-          }
-          if (this.caliQ >= 0) this.keepTemplate(shape);
+        for (let i = 0; i < recent.length; i++) {
+          const shape = recent[i];
+          if (!this.matchShapeText(shape, body, e)) continue;
+          if (!this.applyShape(shape, s, e, counters, t, chain)) break;
+          this.usedShape(shape, i);
           return;
         }
       }
@@ -1586,34 +1637,24 @@ class IptablesSaveParser {
       this.commandTokens(s, e, counters, n);
       return;
     }
-    const key = this.shapeKey(n);
-    const shape = this.shapes.get(key);
+    // Shapes are found by a hash of the body with its holes cut out, and confirmed on the text
+    // (matchShapeText), which also reads the hole values: no key string is made per rule.
+    const hash = this.shapeHash(n);
+    let shape = this.shapes.get(hash & 0x3fffffff);
+    while (shape !== undefined && !this.matchShapeText(shape, TS[2], e)) shape = shape.sameHash;
     if (shape !== undefined) {
-      if (shape !== this.lastShape) {
-        this.prevShape = this.lastShape;
-        this.lastShape = shape;
-      }
+      this.usedShape(shape, this.recentShapes.indexOf(shape));
       const chain = this.chainOfToken(t);
-      if (chain === undefined) {
-        this.commandTokens(s, e, counters, n);
-        return;
-      }
-      for (let h = 0; h < this.holes; h++) HOLE_VAL[h] = tk(HOLE_TOK[h]);
-      if (!this.applyShape(shape, s, e, counters, t, chain)) this.commandTokens(s, e, counters, n);
-      else if (this.caliQ >= 0) {
-        for (let h = 0; h < this.holes; h++) {
-          HOLE_POS[h] = TS[HOLE_TOK[h]];
-          HOLE_END[h] = TE[HOLE_TOK[h]];
-        }
-        this.keepTemplate(shape);
-      }
+      if (chain === undefined || !this.applyShape(shape, s, e, counters, t, chain)) this.commandTokens(s, e, counters, n);
       return;
     }
-    if (!this.seenKey(key)) {
+    // Shapes are made from a body's second sighting on (most rules that miss the shapes are one
+    // of a kind). A false "seen" only makes an unneeded shape.
+    if (!this.testAndSet(hash)) {
       this.commandTokens(s, e, counters, n);
       return;
     }
-    this.buildShape(key, s, e, counters, n);
+    this.buildShape(hash, s, e, counters, n);
   }
 
   /** Finds the holes of the n tokens (into HOLE_*, count in `holes`); false when there are too many. */
@@ -1636,8 +1677,17 @@ class IptablesSaveParser {
 
   private holes = 0;
   /** The shapes of the last rules read through one (most recent first). */
-  private lastShape: RuleShape | undefined;
-  private prevShape: RuleShape | undefined;
+  /** The shapes of the last rules read through one, most recent first (at most RECENT_SHAPES). */
+  private readonly recentShapes: RuleShape[] = [];
+
+  /** Makes shape the most recent (it was at index i of recentShapes, -1: not there). */
+  private usedShape(shape: RuleShape, i: number): void {
+    if (i === 0) return;
+    const recent = this.recentShapes;
+    if (i < 0) i = recent.length < RECENT_SHAPES ? recent.push(shape) - 1 : RECENT_SHAPES - 1;
+    for (; i > 0; i--) recent[i] = recent[i - 1];
+    recent[0] = shape;
+  }
 
   /** Piece g of the body with its holes cut out: [start, end) in SRC. */
   private gapStart(g: number): number {
@@ -1648,25 +1698,18 @@ class IptablesSaveParser {
     return g === this.holes ? TE[n - 1] : TS[HOLE_TOK[g]];
   }
 
-  /** The body with its holes cut out (after `findHoles`): the shape key. */
-  private shapeKey(n: number): string {
-    const holes = this.holes;
-    const src = SRC;
-    // Lines hold no newline, so it separates the pieces unambiguously.
-    let key = src.slice(this.gapStart(0), this.gapEnd(0, n));
-    for (let g = 1; g <= holes; g++) key += '\n' + src.slice(this.gapStart(g), this.gapEnd(g, n));
-    return key;
-  }
-
   /**
-   * Whether shape key `key` was (probably) seen before: a bit per 32-bit FNV-1a hash of it.
-   * Shapes are made from a key's second sighting on (most rules that miss the shapes are one of
-   * a kind). A false "yes" only makes an unneeded shape.
+   * A 32-bit FNV-1a hash of the body with its holes cut out (after `findHoles`): its pieces
+   * joined by newlines (lines hold none, so they separate the pieces unambiguously).
    */
-  private seenKey(key: string): boolean {
+  private shapeHash(n: number): number {
+    const src = SRC;
     let h = 0x9e3779b9;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    return this.testAndSet(h);
+    for (let g = 0; g <= this.holes; g++) {
+      if (g > 0) h = Math.imul(h ^ 10, 0x01000193);
+      for (let i = this.gapStart(g), end = this.gapEnd(g, n); i < end; i++) h = Math.imul(h ^ src.charCodeAt(i), 0x01000193);
+    }
+    return h;
   }
 
   /** The chain of token 1 as `ruleLine` finds it; undefined when it would have to be made (and reported). */
@@ -1686,104 +1729,46 @@ class IptablesSaveParser {
     return chain;
   }
 
-  /** A jump to chain `name`, shared with recent rules jumping there (kube-proxy's KUBE-MARK-MASQ). */
-  private jumpFor(name: string, goto: boolean): JumpTarget {
-    const n = name.length;
-    const slot = (n * 31 + name.charCodeAt(n - 1) * 7 + name.charCodeAt(n >> 1) * 3 + name.charCodeAt(n - 2) + (goto ? 128 : 0)) & 255;
-    const j = this.jumpSlots[slot];
-    if (j !== undefined && j.name === name && j.goto === goto) return j;
-    return (this.jumpSlots[slot] = { kind: 'jump', name, args: NO_STRINGS, chain: name, goto });
-  }
-
-  /** A match for a hole value, shared with the last rule that had the same value in the same shape slot. */
-  private holeMatchFor(v: string, proto: Match, kind: number): Match | undefined {
-    const n = v.length;
-    const slot = (n * 31 + v.charCodeAt(0) * 5 + v.charCodeAt(n >> 1) * 3 + v.charCodeAt(n - 1) * 7 + v.charCodeAt(n - 2)) & 255;
-    if (this.slotText[slot] === v && this.slotProto[slot] === proto) return this.slotMatch[slot];
-    let m: Match;
-    if (kind === H_ADDR) {
-      const cidr = parseCidr(v);
-      if (cidr === undefined) return undefined;
-      m = { kind: (proto as AddrMatch).kind, negate: (proto as AddrMatch).negate, cidr };
-    } else if (kind === H_IFACE) {
-      const wildcard = v.charCodeAt(n - 1) === 43;
-      m = { kind: (proto as IfaceMatch).kind, negate: (proto as IfaceMatch).negate, name: v, wildcard, prefix: wildcard ? v.slice(0, -1) : v };
-    } else {
-      const p = proto as SetMatch;
-      const sm: SetMatch = {
-        kind: 'set',
-        negate: p.negate,
-        setName: v,
-        dirs: p.dirs,
-        returnNomatch: p.returnNomatch,
-        updateCounters: p.updateCounters,
-        updateSubcounters: p.updateSubcounters,
-      };
-      if (p.counterTests !== undefined) sm.counterTests = p.counterTests;
-      m = sm;
-    }
-    this.slotText[slot] = v;
-    this.slotProto[slot] = proto;
-    this.slotMatch[slot] = m;
-    return m;
-  }
-
-  /** The rule of a known shape from the current tokens; false (nothing done) when a hole value does not fit. */
+  /**
+   * The rule of a known shape from the hole values in HOLE_VAL (at HOLE_POS); false (nothing
+   * done) when a value does not fit. The rule is only checked now and made when its chain's
+   * rules are first read (see DeferredRules), unless its jump must be checked at the end.
+   */
   private applyShape(sh: RuleShape, s: number, e: number, counters: Counters | undefined, t: IptTable, chain: IptChain): boolean {
-    const holes = sh.tok.length;
-    const matches = copyMatches(sh.matches, sh.matches.length);
-    let comments = sh.comments as string[];
-    let target = sh.target;
-    let jumpHole = false;
-    for (let h = 0; h < holes; h++) {
-      const v = HOLE_VAL[h];
-      const kind = sh.kind[h];
-      switch (kind) {
-        case H_COMMENT:
-          matches[sh.mi[h]] = this.commentMatch(v);
-          if (comments === sh.comments) comments = comments.length === 1 ? [v] : comments.slice();
-          comments[sh.ci[h]] = v;
-          break;
-        case H_JUMP:
-          target = this.jumpFor(v, (sh.proto[h] as JumpTarget).goto);
-          jumpHole = true;
-          break;
-        case H_NATTO: {
-          const r = natRange(v);
-          if (r === undefined) return false;
-          const p = sh.proto[h] as NatTarget;
-          const args = p.args.slice();
-          args[sh.arg[h]] = v;
-          target = { kind: p.kind, name: p.name, args, to: [r], random: p.random, randomFully: p.randomFully, persistent: p.persistent };
-          break;
-        }
-        default: {
-          const m = this.holeMatchFor(v, sh.proto[h] as Match, kind);
-          if (m === undefined || (kind === H_ADDR && (m as AddrMatch).cidr.family !== sh.fam[h])) return false;
-          matches[sh.mi[h]] = m;
-        }
-      }
-    }
-    const rule = this.fastRule(t, chain, s, e, counters, sh.families, matches, target, comments);
+    if (!buildShaped(sh, HOLE_VAL, 0, this.slots, false)) return false;
+    const target = BUILT_TARGET;
+    let resolved = true;
     if (target !== undefined && target.kind === 'jump') {
-      if (jumpHole) {
+      if (BUILT_JUMP_HOLE) {
         if (target !== this.jumpOk || t !== this.jumpOkTable) {
           if (t.chains.has(target.chain)) {
             this.jumpOk = target;
             this.jumpOkTable = t;
-          } else this.unresolvedJump(rule, t);
+          } else resolved = false;
         }
       } else if (sh.jumpOk !== t) {
         if (t.chains.has(target.chain)) sh.jumpOk = t;
-        else this.unresolvedJump(rule, t);
+        else resolved = false;
       }
     }
-    this.lastRule = rule;
+    if (this.caliQ >= 0) {
+      const h = this.caliHole(sh);
+      if (h >= 0) this.keepTemplate(sh, h);
+    }
+    if (resolved) {
+      this.recognised++;
+      this.noteFamilies(sh.families);
+      this.deferRule(chain, this.deferredRules().addShaped(this.lineNo, s, e, chain.rules.length + 1, sh, counters, this.linePackets, this.lineBytes));
+    } else {
+      // Rare (a jump to a chain not declared yet): made now, to be checked at the end.
+      buildShaped(sh, HOLE_VAL, 0, this.slots, true);
+      this.unresolvedJump(this.fastRule(t, chain, s, e, counters, sh.families, BUILT_MATCHES!, target, BUILT_COMMENTS!), t);
+    }
     return true;
   }
 
   /** Parses the current tokens in full, keeping the shape when every hole was read as one. */
-  private buildShape(key: string, s: number, e: number, counters: Counters | undefined, n: number): void {
+  private buildShape(hash: number, s: number, e: number, counters: Counters | undefined, n: number): void {
     const holes = this.holes;
     for (let h = 0; h < holes; h++) {
       HOLE_OF[HOLE_TOK[h]] = h;
@@ -1808,7 +1793,7 @@ class IptablesSaveParser {
       for (let h = 0; h < holes; h++) HOLE_OF[tok[h]] = -1;
     }
     const r = this.lastRule as IptRule | undefined;
-    if (r === undefined || issues >= ISSUE_CAP || this.sink.issues.length !== issues || this.unknownNotes !== notes || r.unknown !== NO_STRINGS || r.counters !== counters) return;
+    if (r === undefined || issues >= ISSUE_CAP || this.sink.issues.length !== issues || this.unknownNotes !== notes || r.unknown !== NO_STRINGS || r.counters !== this.lineCounters) return;
     const proto: (Match | Target)[] = [];
     for (let h = 0; h < holes; h++) {
       if (REC_STATE[h] !== 1) return;
@@ -1817,7 +1802,13 @@ class IptablesSaveParser {
     if (this.shapes.size >= SHAPE_MAX) this.shapes.clear();
     const gaps: string[] = [];
     for (let g = 0; g <= holes; g++) gaps.push(SRC.slice(this.gapStart(g), this.gapEnd(g, n)));
+    const key = hash & 0x3fffffff;
+    const first = this.shapes.get(key);
+    // The same body may come here again when its text did not confirm the shape (a hole
+    // matchShapeText does not read, such as a quoted value with escapes): kept once.
+    for (let o = first; o !== undefined; o = o.sameHash) if (o.gaps.length === gaps.length && o.gaps.every((x, g) => x === gaps[g])) return;
     this.shapes.set(key, {
+      sameHash: first,
       gaps,
       tok,
       kind,
@@ -1928,7 +1919,7 @@ class IptablesSaveParser {
       index: chain.rules.length + 1,
       line: this.lineNo,
       raw: SRC.slice(s, e),
-      counters,
+      counters: this.own(counters),
       matches: [{ kind: 'unknown', module: `(${why})`, args: [] }],
       target: undefined,
       comments: NO_STRINGS,
@@ -1979,7 +1970,7 @@ class IptablesSaveParser {
     ck = 0;
     this.curTarget = undefined;
     this.curUnknown = NO_STRINGS;
-    this.curCounters = counters;
+    this.curCounters = this.lineCounters = this.own(counters);
     this.ruleBody(i);
     const rule: IptRule = {
       table: t.name,
@@ -2181,7 +2172,7 @@ class IptablesSaveParser {
     // Fast path for `-m comment --comment TEXT` (on every Felix rule).
     if (i + 3 < n && tokIs(i + 1, 'comment') && tokIs(i + 2, '--comment') && (i + 4 >= n || isBaseOpt(i + 4))) {
       const text = tk(i + 3);
-      const m = this.commentMatch(text);
+      const m = this.slots.commentMatch(text);
       if (HOLE_OF[i + 3] >= 0) this.holeComment(i + 3, mk, ck, m);
       CS[ck++] = text;
       MS[mk++] = m;
@@ -2203,18 +2194,6 @@ class IptablesSaveParser {
     }
     if (this.building) this.holeModule(i + 2, next, mk === before + 1 ? before : -1);
     return next;
-  }
-
-  private commentMatch(text: string): Match {
-    // Felix's `cali:<hash>` comments are unique per rule; other comments repeat a lot.
-    // A small direct-mapped table rather than a Map: most other comments are unique too
-    // (kube-proxy's per-service ones), and a Map would hash and store every one of them.
-    const n = text.length;
-    if (n === 0 || text.startsWith('cali:')) return { kind: 'comment', text };
-    const slot = (n * 31 + text.charCodeAt(0) * 7 + text.charCodeAt(n >> 1) * 3 + text.charCodeAt(n - 1)) & 255;
-    const m = this.commentSlots[slot];
-    if (m !== undefined && m.text === text) return m;
-    return (this.commentSlots[slot] = { kind: 'comment', text });
   }
 
   /** `-j|-g TARGET options…` at token i; returns the index after it. */
@@ -3169,6 +3148,15 @@ class IptablesSaveParser {
       this.sink.error(0, `${this.unrecognised - this.pendingGarbage.length} more lines not recognised`);
     }
     dump.family = this.headerFamily ?? this.addrFamily ?? 4;
+    const d = this.deferred;
+    if (d !== undefined) {
+      for (const c of this.deferredChains) {
+        // Chains whose rules the checks below read are made now; the rest when first handed out.
+        const t = dump.tables.get(c.table);
+        if (this.chainDeleted || this.inserted.has(c) || !(t?.chains instanceof ChainMap)) d.make(c);
+        else t.chains.defer(c, d);
+      }
+    }
     for (const c of this.inserted) for (let i = 0; i < c.rules.length; i++) c.rules[i].index = i + 1;
     // Unresolved jumps: reported per (table, chain) once, with the first line and a count.
     const tables = new Set(dump.tables.values());
@@ -3198,6 +3186,353 @@ class IptablesSaveParser {
     for (const [key, t] of this.unknownModules) {
       if (t.count > 1) this.sink.warn(t.line, `${key}: not understood on ${t.count} rules in all`);
     }
+  }
+}
+
+/**
+ * Comment, hole-value and jump objects shared between rules: a value seen again in the same
+ * place gives the same object (small direct-mapped tables rather than Maps, which would hash and
+ * keep every value). Used while reading and when deferred rules are made, so rules share alike.
+ */
+class ValueSlots {
+  private readonly comments: (CommentMatch | undefined)[] = new Array<CommentMatch | undefined>(256).fill(undefined);
+  /** Matches made for hole values lately, shared when one comes again (by text and shape). */
+  private readonly slotText: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+  private readonly slotProto: (Match | undefined)[] = new Array<Match | undefined>(256).fill(undefined);
+  private readonly slotMatch: (Match | undefined)[] = new Array<Match | undefined>(256).fill(undefined);
+  private readonly jumps: (JumpTarget | undefined)[] = new Array<JumpTarget | undefined>(256).fill(undefined);
+
+  commentMatch(text: string): Match {
+    // Felix's `cali:<hash>` comments are unique per rule; other comments repeat a lot.
+    // A small direct-mapped table rather than a Map: most other comments are unique too
+    // (kube-proxy's per-service ones), and a Map would hash and store every one of them.
+    const n = text.length;
+    if (n === 0 || text.startsWith('cali:')) return { kind: 'comment', text };
+    const slot = (n * 31 + text.charCodeAt(0) * 7 + text.charCodeAt(n >> 1) * 3 + text.charCodeAt(n - 1)) & 255;
+    const m = this.comments[slot];
+    if (m !== undefined && m.text === text) return m;
+    return (this.comments[slot] = { kind: 'comment', text });
+  }
+
+  /** A jump to chain `name`, shared with recent rules jumping there (kube-proxy's KUBE-MARK-MASQ). */
+  jumpFor(name: string, goto: boolean): JumpTarget {
+    const n = name.length;
+    const slot = (n * 31 + name.charCodeAt(n - 1) * 7 + name.charCodeAt(n >> 1) * 3 + name.charCodeAt(n - 2) + (goto ? 128 : 0)) & 255;
+    const j = this.jumps[slot];
+    if (j !== undefined && j.name === name && j.goto === goto) return j;
+    return (this.jumps[slot] = { kind: 'jump', name, args: NO_STRINGS, chain: name, goto });
+  }
+
+  /** A match for a hole value, shared with the last rule that had the same value in the same shape slot. */
+  holeMatchFor(v: string, proto: Match, kind: number): Match | undefined {
+    const n = v.length;
+    const slot = (n * 31 + v.charCodeAt(0) * 5 + v.charCodeAt(n >> 1) * 3 + v.charCodeAt(n - 1) * 7 + v.charCodeAt(n - 2)) & 255;
+    if (this.slotText[slot] === v && this.slotProto[slot] === proto) return this.slotMatch[slot];
+    let m: Match;
+    if (kind === H_ADDR) {
+      const cidr = parseCidr(v);
+      if (cidr === undefined) return undefined;
+      m = { kind: (proto as AddrMatch).kind, negate: (proto as AddrMatch).negate, cidr };
+    } else if (kind === H_IFACE) {
+      const wildcard = v.charCodeAt(n - 1) === 43;
+      m = { kind: (proto as IfaceMatch).kind, negate: (proto as IfaceMatch).negate, name: v, wildcard, prefix: wildcard ? v.slice(0, -1) : v };
+    } else {
+      const p = proto as SetMatch;
+      const sm: SetMatch = {
+        kind: 'set',
+        negate: p.negate,
+        setName: v,
+        dirs: p.dirs,
+        returnNomatch: p.returnNomatch,
+        updateCounters: p.updateCounters,
+        updateSubcounters: p.updateSubcounters,
+      };
+      if (p.counterTests !== undefined) sm.counterTests = p.counterTests;
+      m = sm;
+    }
+    this.slotText[slot] = v;
+    this.slotProto[slot] = proto;
+    this.slotMatch[slot] = m;
+    return m;
+  }
+}
+
+/** What buildShaped made (scratch): the rule's matches, comments and target, and whether a hole gave the jump. */
+let BUILT_MATCHES: Match[] | undefined;
+let BUILT_COMMENTS: string[] | undefined;
+let BUILT_TARGET: Target | undefined;
+let BUILT_JUMP_HOLE = false;
+
+/**
+ * The parts of a rule of shape sh whose hole values are vals[at…) into BUILT_*; false when a
+ * value does not fit the shape. With make false only the target is made (the values are
+ * checked all the same), for a rule that is made later.
+ */
+function buildShaped(sh: RuleShape, vals: readonly string[], at: number, slots: ValueSlots, make: boolean): boolean {
+  const holes = sh.tok.length;
+  const matches = make ? copyMatches(sh.matches, sh.matches.length) : NO_MATCHES;
+  let comments = sh.comments as string[];
+  let target = sh.target;
+  let jumpHole = false;
+  for (let h = 0; h < holes; h++) {
+    const v = vals[at + h];
+    const kind = sh.kind[h];
+    switch (kind) {
+      case H_COMMENT:
+        if (!make) break;
+        matches[sh.mi[h]] = slots.commentMatch(v);
+        if (comments === sh.comments) comments = comments.length === 1 ? [v] : comments.slice();
+        comments[sh.ci[h]] = v;
+        break;
+      case H_JUMP:
+        target = slots.jumpFor(v, (sh.proto[h] as JumpTarget).goto);
+        jumpHole = true;
+        break;
+      case H_NATTO: {
+        const r = natRange(v);
+        if (r === undefined) return false;
+        if (!make) break;
+        const p = sh.proto[h] as NatTarget;
+        const args = p.args.slice();
+        args[sh.arg[h]] = v;
+        target = { kind: p.kind, name: p.name, args, to: [r], random: p.random, randomFully: p.randomFully, persistent: p.persistent };
+        break;
+      }
+      default: {
+        const m = slots.holeMatchFor(v, sh.proto[h] as Match, kind);
+        if (m === undefined || (kind === H_ADDR && (m as AddrMatch).cidr.family !== sh.fam[h])) return false;
+        if (make) matches[sh.mi[h]] = m;
+      }
+    }
+  }
+  BUILT_MATCHES = make ? matches : undefined;
+  BUILT_COMMENTS = make ? comments : undefined;
+  BUILT_TARGET = target;
+  BUILT_JUMP_HOLE = jumpHole;
+  return true;
+}
+
+/** The matches of a rule read through template tpl, whose cali comment is `text`. */
+function templateMatches(tpl: RuleTemplate, text: string): Match[] {
+  const matches = copyMatches(tpl.matches, tpl.matches.length);
+  matches[tpl.slot] = { kind: 'comment', text };
+  return matches;
+}
+
+function templateComments(tpl: RuleTemplate, text: string): string[] {
+  if (tpl.comments.length === 1) return [text];
+  const comments = tpl.comments.slice();
+  comments[tpl.cslot] = text;
+  return comments;
+}
+
+/**
+ * A table's chains by name, handing out each chain with its rules made: a chain holding deferred
+ * rules (see DeferredRules) has them made the first time it is handed out (by `get`, or any
+ * iteration), so no reader sees a rule not made. `has` and `size` need no rules. While the dump
+ * is read nothing is deferred yet, so the parser's own lookups cost no more than a Map's.
+ */
+export class ChainMap extends Map<string, IptChain> {
+  private pending: Map<IptChain, DeferredRules> | undefined;
+
+  defer(c: IptChain, rules: DeferredRules): void {
+    (this.pending ??= new Map()).set(c, rules);
+  }
+
+  private settle(c: IptChain): void {
+    const d = this.pending!.get(c);
+    if (d === undefined) return;
+    this.pending!.delete(c);
+    d.make(c);
+  }
+
+  private settleAll(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    for (const [c, d] of p) d.make(c);
+  }
+
+  override get(name: string): IptChain | undefined {
+    const c = super.get(name);
+    if (c !== undefined && this.pending !== undefined) this.settle(c);
+    return c;
+  }
+
+  override values(): MapIterator<IptChain> {
+    this.settleAll();
+    return super.values();
+  }
+
+  override entries(): MapIterator<[string, IptChain]> {
+    this.settleAll();
+    return super.entries();
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, IptChain]> {
+    this.settleAll();
+    return super[Symbol.iterator]();
+  }
+
+  override forEach(fn: (value: IptChain, key: string, map: Map<string, IptChain>) => void, thisArg?: unknown): void {
+    this.settleAll();
+    super.forEach(fn, thisArg);
+  }
+}
+
+/**
+ * Rules read through a template or a shape, kept as their coordinates in the source text (line,
+ * span, template or shape, cali comment or hole values, counters) until their chain's `rules` is
+ * first read. Reading a rule that way already checked all of it: making its objects is only
+ * copying the template's or shape's parts and slicing its text. Most consumers (a trace, one
+ * chain's listing, a check of a few chains) read a few chains of a dump, so they need not wait
+ * for, nor hold, the objects of the hundreds of thousands of rules of the others; for a large dump
+ * those objects, which all survive, are most of the parse's allocation and garbage collection.
+ * Each rule's slot in its chain's array holds its number here (a small integer, no allocation)
+ * until then. Made rules are the same objects, with the same fields, as the other paths make.
+ */
+/** Hole values of the deferred rule being made (scratch). */
+const MADE_VALS: string[] = new Array<string>(MAX_HOLES).fill('');
+
+class DeferredRules {
+  private n = 0;
+  private line: Int32Array = new Int32Array(1024);
+  private start: Int32Array = new Int32Array(1024);
+  private end: Int32Array = new Int32Array(1024);
+  /** Template rules: the cali comment token's quotes. Shape rules: `quote` is the first of the rule's values in `values`, `close` -1. */
+  private quote: Int32Array = new Int32Array(1024);
+  private close: Int32Array = new Int32Array(1024);
+  private index: Int32Array = new Int32Array(1024);
+  private readonly from: (RuleTemplate | RuleShape)[] = [];
+  /** 0: no counters, 1: [0:0], 2: `packets` and `bytes`. */
+  private countersKind: Uint8Array = new Uint8Array(1024);
+  private packets: Float64Array = new Float64Array(1024);
+  private bytes: Float64Array = new Float64Array(1024);
+  /** Source spans of the shape rules' hole values (a quoted value with its quotes), one after another. */
+  private spans: Int32Array = new Int32Array(1024);
+  private nspans = 0;
+
+  /** `src` is the whole text, which the rules' raw text and comments are sliced from. */
+  constructor(
+    private readonly src: string,
+    private readonly slots: ValueSlots,
+  ) {}
+
+  addTemplated(line: number, s: number, e: number, q: number, close: number, index: number, tpl: RuleTemplate, counters: Counters | undefined, packets: number, bytes: number): number {
+    const k = this.add(line, s, e, index, tpl, counters, packets, bytes);
+    this.quote[k] = q;
+    this.close[k] = close;
+    return k;
+  }
+
+  /** A rule of shape sh whose hole values matchShapeText found at HOLE_POS/HOLE_END. */
+  addShaped(line: number, s: number, e: number, index: number, sh: RuleShape, counters: Counters | undefined, packets: number, bytes: number): number {
+    const k = this.add(line, s, e, index, sh, counters, packets, bytes);
+    const holes = sh.tok.length;
+    let at = this.nspans;
+    if (at + 2 * holes > this.spans.length) {
+      const b = new Int32Array(Math.max(this.spans.length * 2, at + 2 * holes));
+      b.set(this.spans);
+      this.spans = b;
+    }
+    this.quote[k] = at;
+    this.close[k] = -1;
+    for (let h = 0; h < holes; h++) {
+      this.spans[at++] = HOLE_POS[h];
+      this.spans[at++] = HOLE_END[h];
+    }
+    this.nspans = at;
+    return k;
+  }
+
+  /** counters: undefined, ZERO_COUNTERS, COUNTED (then packets and bytes are the line's) or a rule's own. */
+  private add(line: number, s: number, e: number, index: number, from: RuleTemplate | RuleShape, counters: Counters | undefined, packets: number, bytes: number): number {
+    const k = this.n++;
+    if (k === this.line.length) this.grow();
+    this.line[k] = line;
+    this.start[k] = s;
+    this.end[k] = e;
+    this.index[k] = index;
+    this.from.push(from);
+    if (counters === undefined) this.countersKind[k] = 0;
+    else if (counters === ZERO_COUNTERS) this.countersKind[k] = 1;
+    else {
+      this.countersKind[k] = 2;
+      this.packets[k] = counters === COUNTED ? packets : counters.packets;
+      this.bytes[k] = counters === COUNTED ? bytes : counters.bytes;
+    }
+    return k;
+  }
+
+  private grow(): void {
+    const more = (a: Int32Array): Int32Array => {
+      const b = new Int32Array(a.length * 2);
+      b.set(a);
+      return b;
+    };
+    this.line = more(this.line);
+    this.start = more(this.start);
+    this.end = more(this.end);
+    this.quote = more(this.quote);
+    this.close = more(this.close);
+    this.index = more(this.index);
+    const kinds = new Uint8Array(this.countersKind.length * 2);
+    kinds.set(this.countersKind);
+    this.countersKind = kinds;
+    const packets = new Float64Array(this.packets.length * 2);
+    packets.set(this.packets);
+    this.packets = packets;
+    const bytes = new Float64Array(this.bytes.length * 2);
+    bytes.set(this.bytes);
+    this.bytes = bytes;
+  }
+
+  /** Makes chain c's deferred rules in place. */
+  make(c: IptChain): void {
+    const rules = c.rules as unknown[];
+    for (let i = 0; i < rules.length; i++) {
+      const k = rules[i];
+      if (typeof k === 'number') rules[i] = this.rule(c, k);
+    }
+  }
+
+  private rule(c: IptChain, k: number): IptRule {
+    const src = this.src;
+    let matches: Match[];
+    let comments: string[];
+    let target: Target | undefined;
+    if (this.close[k] >= 0) {
+      const tpl = this.from[k] as RuleTemplate;
+      const text = src.slice(this.quote[k] + 1, this.close[k]);
+      matches = templateMatches(tpl, text);
+      comments = templateComments(tpl, text);
+      target = tpl.target;
+    } else {
+      const sh = this.from[k] as RuleShape;
+      for (let h = 0, at = this.quote[k]; h < sh.tok.length; h++, at += 2) {
+        const pos = this.spans[at];
+        const end = this.spans[at + 1];
+        MADE_VALS[h] = src.charCodeAt(pos) === 34 ? src.slice(pos + 1, end - 1) : src.slice(pos, end);
+      }
+      // The values were checked against the shape when read, so this cannot fail.
+      buildShaped(sh, MADE_VALS, 0, this.slots, true);
+      matches = BUILT_MATCHES!;
+      comments = BUILT_COMMENTS!;
+      target = BUILT_TARGET;
+    }
+    // Field order as in fastRule, so every rule object has one shape.
+    return {
+      table: c.table,
+      chain: c.name,
+      index: this.index[k],
+      line: this.line[k],
+      raw: src.slice(this.start[k], this.end[k]),
+      counters: this.countersKind[k] === 0 ? undefined : this.countersKind[k] === 1 ? ZERO_COUNTERS : { packets: this.packets[k], bytes: this.bytes[k] },
+      matches,
+      target,
+      comments,
+      unknown: NO_STRINGS,
+    };
   }
 }
 
