@@ -873,12 +873,20 @@ export function dropRules(dump: IptablesSave): DropPoint[] {
 }
 
 /**
- * Number of rules in the dump. Reads the chains past the table's chain map: the parser's map
- * makes a chain's deferred rules when it hands the chain out, and a count needs only the length.
+ * Calls fn with every chain's table, name, role and number of rules, in order. Reads the chains
+ * past the table's chain map: the parser's map makes a chain's deferred rules when it hands the
+ * chain out, and a count needs only the length.
  */
+export function eachChainRuleCount(dump: IptablesSave, fn: (table: string, chain: string, rules: number, role: ChainRole) => void): void {
+  for (const t of dump.tables.values()) for (const c of Map.prototype.values.call(t.chains) as IterableIterator<IptChain>) fn(t.name, c.name, c.rules.length, c.role);
+}
+
+/** Number of rules in the dump (no deferred rule is made, see eachChainRuleCount). */
 export function ruleCount(dump: IptablesSave): number {
   let n = 0;
-  for (const t of dump.tables.values()) for (const c of Map.prototype.values.call(t.chains) as IterableIterator<IptChain>) n += c.rules.length;
+  eachChainRuleCount(dump, (_t, _c, rules) => {
+    n += rules;
+  });
   return n;
 }
 

@@ -3,7 +3,7 @@
  * pkg/proxy/iptables; Docker's DOCKER*). The role tells checks and reports what a chain is for
  * without reading its rules; see `ChainRole` in src/model/iptables.ts for what each role means.
  */
-import { CHAIN_ROLES, isBuiltinChain, type ChainRole, type IptablesSave } from '../model/iptables.js';
+import { CHAIN_ROLES, eachChainRuleCount, isBuiltinChain, type ChainRole, type IptablesSave } from '../model/iptables.js';
 
 export type { ChainRole } from '../model/iptables.js';
 
@@ -111,22 +111,21 @@ export function calicoChainSummary(dump: IptablesSave): ChainSummary {
   const total: RoleCount = { chains: 0, rules: 0 };
   let calicoChains = 0;
   let calicoRules = 0;
-  for (const t of dump.tables.values()) {
-    const tt: Partial<Record<ChainRole, RoleCount>> = (byTable[t.name] = {});
-    for (const c of t.chains.values()) {
-      const n = c.rules.length;
-      byRole[c.role].chains++;
-      byRole[c.role].rules += n;
-      const x = (tt[c.role] ??= { chains: 0, rules: 0 });
-      x.chains++;
-      x.rules += n;
-      total.chains++;
-      total.rules += n;
-      if (c.role.startsWith('calico-')) {
-        calicoChains++;
-        calicoRules += n;
-      }
+  for (const t of dump.tables.keys()) byTable[t] = {};
+  // Counted without handing the chains out, which would make their rules (see the parser's ChainMap).
+  eachChainRuleCount(dump, (table, _chain, n, role) => {
+    const tt = byTable[table];
+    byRole[role].chains++;
+    byRole[role].rules += n;
+    const x = (tt[role] ??= { chains: 0, rules: 0 });
+    x.chains++;
+    x.rules += n;
+    total.chains++;
+    total.rules += n;
+    if (role.startsWith('calico-')) {
+      calicoChains++;
+      calicoRules += n;
     }
-  }
+  });
   return { byRole, byTable, total, calicoChains, calicoRules };
 }

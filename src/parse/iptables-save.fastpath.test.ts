@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateCalicoRuleset } from '../../bench/gen/iptables.js';
-import type { IptChain, IptablesSave } from '../model/iptables.js';
+import { eachChainRuleCount, ruleCount, type IptChain, type IptablesSave } from '../model/iptables.js';
+import { calicoChainSummary } from './iptables-classify.js';
 import { parseIptablesSave } from './iptables-save.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -277,6 +278,19 @@ describe('iptables-save fast paths', () => {
         }
       }
       expect(pending(dump), way).toBe(0);
+    }
+    // Counting makes no rules, and counts what the reference holds.
+    {
+      const dump = parseIptablesSave(text, 'a').value;
+      const before = pending(dump);
+      const counts: string[] = [];
+      eachChainRuleCount(dump, (t, c, n, role) => counts.push(`${t}/${c} ${n} ${role}`));
+      const refCounts: string[] = [];
+      for (const [t, tt] of ref.tables) for (const c of tt.chains.values()) refCounts.push(`${t}/${c.name} ${c.rules.length} ${c.role}`);
+      expect(counts).toEqual(refCounts);
+      expect(ruleCount(dump)).toBe(ruleCount(ref));
+      expect(calicoChainSummary(dump)).toEqual(calicoChainSummary(ref));
+      expect(pending(dump)).toBe(before);
     }
     // One chain handed out makes that chain's rules only; it serialises with them.
     const dump = parseIptablesSave(text, 'a').value;

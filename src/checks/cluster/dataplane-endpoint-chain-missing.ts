@@ -17,9 +17,10 @@ const ID = 'dataplane.endpoint-chain-missing';
 export function dispatchEntries(t: IptTable, base: 'cali-to-wl-dispatch' | 'cali-from-wl-dispatch'): Map<string, string> {
   const out = new Map<string, string>();
   const kind = base === 'cali-to-wl-dispatch' ? 'out-interface' : 'in-interface';
-  for (const [name, ch] of t.chains) {
+  // By name first: handing out a chain makes its rules (see the parser's ChainMap).
+  for (const name of t.chains.keys()) {
     if (name !== base && !name.startsWith(`${base}-`)) continue;
-    for (const r of ch.rules) {
+    for (const r of t.chains.get(name)!.rules) {
       if (r.target?.kind !== 'jump') continue;
       for (const m of r.matches) if (m.kind === kind && !m.negate && !m.wildcard) out.set(m.name, r.target.chain);
     }

@@ -193,8 +193,12 @@ export function foreignDropRules(dump: IptablesSave): IptRule[] {
   for (const t of ['raw', 'mangle', 'filter', 'security']) {
     const table = dump.tables.get(t);
     if (!table) continue;
-    for (const c of table.chains.values()) {
-      for (const r of c.rules) {
+    for (const name of table.chains.keys()) {
+      // Rules of Calico's and kube-proxy's chains are theirs (see ruleOwner): those chains are
+      // skipped by name, so a large dump's rules are not all made for this (see ChainMap).
+      const role = classifyChain(name, t);
+      if (role.startsWith('calico-') || role.startsWith('kube-proxy')) continue;
+      for (const r of table.chains.get(name)!.rules) {
         const k = r.target?.kind;
         if ((k === 'DROP' || k === 'REJECT') && ruleOwner(r) === 'other') out.push(r);
       }

@@ -5,7 +5,7 @@
  * nftables mode with kube-proxy nftables/IPVS) replaces the linear chains with hash lookups.
  * Seeds C10, S13, F6.
  */
-import { ruleCount } from '../../model/iptables.js';
+import { eachChainRuleCount, ruleCount } from '../../model/iptables.js';
 import { felixHealthFromMetrics } from '../../model/felix.js';
 import type { Check, CheckResult } from '../types.js';
 import { ev, iptablesArtifact, notChecked, remediation } from './common.js';
@@ -35,12 +35,12 @@ export const perfIptablesScale: Check = {
       let chains = 0;
       let calico = 0;
       let kube = 0;
-      for (const t of n.iptables?.tables.values() ?? []) {
-        for (const ch of t.chains.values()) {
+      if (n.iptables) {
+        eachChainRuleCount(n.iptables, (_t, name, count) => {
           chains++;
-          if (ch.name.startsWith('cali-')) calico += ch.rules.length;
-          else if (ch.name.startsWith('KUBE-')) kube += ch.rules.length;
-        }
+          if (name.startsWith('cali-')) calico += count;
+          else if (name.startsWith('KUBE-')) kube += count;
+        });
       }
       if (rules <= MAX_RULES && svcEntries <= MAX_SERVICE_ENTRIES) continue;
       const art = iptablesArtifact(n);

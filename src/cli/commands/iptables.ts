@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadBundle } from '../../bundle/load.js';
 import { findNode } from '../../model/bundle.js';
-import type { IptChain, IptRule, IptablesSave } from '../../model/iptables.js';
+import { eachChainRuleCount, type IptChain, type IptRule, type IptablesSave } from '../../model/iptables.js';
 import { calicoChainSummary } from '../../parse/iptables-classify.js';
 import { renderRule } from '../../parse/iptables-save.js';
 import { styleFor, table } from '../../report/style.js';
@@ -48,8 +48,7 @@ export function registerIptablesCommand(program: Command): void {
         if (opts.classify) {
           const s = calicoChainSummary(dump);
           const chains: Record<string, { table: string; chain: string; rules: number }[]> = {};
-          for (const t of dump.tables.values())
-            for (const c of t.chains.values()) (chains[c.role] ??= []).push({ table: t.name, chain: c.name, rules: c.rules.length });
+          eachChainRuleCount(dump, (table, chain, rules, role) => (chains[role] ??= []).push({ table, chain, rules }));
           if (opts.json) return printJson({ node: node.name, artifact, summary: s, chains });
           const rows = Object.entries(s.byRole)
             .filter(([, v]) => v.chains > 0)
@@ -61,8 +60,10 @@ export function registerIptablesCommand(program: Command): void {
         const selected: { chain: IptChain; rules: IptRule[] }[] = [];
         for (const t of dump.tables.values()) {
           if (opts.table && t.name !== opts.table) continue;
-          for (const c of t.chains.values()) {
-            if (opts.chain && c.name !== opts.chain) continue;
+          // By name first: handing a chain out makes its rules (see the parser's ChainMap).
+          for (const name of t.chains.keys()) {
+            if (opts.chain && name !== opts.chain) continue;
+            const c = t.chains.get(name)!;
             const rules = opts.grep ? c.rules.filter((r) => ruleMatchesGrep(r, opts.grep!)) : c.rules;
             const policyHit = opts.grep && /^DROP$/i.test(opts.grep) && c.builtin && c.policy === 'DROP';
             if (opts.grep && rules.length === 0 && !policyHit) continue;
