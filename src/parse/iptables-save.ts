@@ -679,6 +679,8 @@ interface RuleShape {
   readonly families: number;
   /** A table in which the (non-hole) jump target's chain was found. */
   jumpOk: IptTable | undefined;
+  /** The shape of the rule read after the last rule of this shape, when it was another. */
+  follows: RuleShape | undefined;
 }
 
 /** Holes of the line being read: token index, kind and value. */
@@ -1607,9 +1609,10 @@ class IptablesSaveParser {
    * put every hole value where a shape can replace it and reported nothing.
    */
   private shapedRule(s: number, e: number, counters: Counters | undefined): void {
-    // The shapes used last, matched on the text (no tokenising): consecutive rules often share
-    // one (Felix's dispatch chains; kube-proxy's endpoint chains alternate two), and chains of one
-    // kind repeat a few (kube-proxy's service chains, Felix's policy chains).
+    // The shapes used last, then the one that followed the last one before, matched on the text
+    // (no tokenising): consecutive rules often share one (Felix's dispatch chains; kube-proxy's
+    // endpoint chains alternate two), and chains of one kind repeat a sequence of shapes
+    // (kube-proxy's service chains, Felix's policy chains).
     const t = this.table!;
     const recent = this.recentShapes;
     if (recent.length !== 0) {
@@ -1618,10 +1621,14 @@ class IptablesSaveParser {
         let body = s + 3 + chain.name.length;
         let c = 0;
         while (body < e && ((c = SRC.charCodeAt(body)) === 32 || c === 9)) body++;
-        for (let i = 0; i < recent.length; i++) {
-          const shape = recent[i];
-          if (!this.matchShapeText(shape, body, e)) continue;
-          if (!this.applyShape(shape, s, e, counters, t, chain)) break;
+        let i = 0;
+        for (; i < recent.length; i++) if (this.matchShapeText(recent[i], body, e)) break;
+        let shape = i < recent.length ? recent[i] : recent[0].follows;
+        if (i === recent.length && shape !== undefined) {
+          i = recent.indexOf(shape);
+          if (i >= 0 || !this.matchShapeText(shape, body, e)) shape = undefined;
+        }
+        if (shape !== undefined && this.applyShape(shape, s, e, counters, t, chain)) {
           this.usedShape(shape, i);
           return;
         }
@@ -1684,6 +1691,7 @@ class IptablesSaveParser {
   private usedShape(shape: RuleShape, i: number): void {
     if (i === 0) return;
     const recent = this.recentShapes;
+    if (recent.length !== 0) recent[0].follows = shape;
     if (i < 0) i = recent.length < RECENT_SHAPES ? recent.push(shape) - 1 : RECENT_SHAPES - 1;
     for (; i > 0; i--) recent[i] = recent[i - 1];
     recent[0] = shape;
@@ -1822,6 +1830,7 @@ class IptablesSaveParser {
       target: r.target,
       families: this.familiesNoted,
       jumpOk: undefined,
+      follows: undefined,
     });
   }
 
