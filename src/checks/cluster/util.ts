@@ -11,46 +11,16 @@ import type { PolicyModel } from '../../calico/policy/resolve.js';
 import type { ResolvedPolicy } from '../../calico/policy/model.js';
 import { type Cidr, type IpAddr, cidrContains, parseCidr, parseIp } from '../../calico/policy/net.js';
 import type { Selector } from '../../calico/selector/index.js';
+import { rawLines } from '../raw-lines.js';
 import type { NotChecked } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Raw lines, for evidence text
 
-interface ArtifactLines {
-  lines: string[];
-  /** Character offset where each line starts. */
-  starts: number[];
-}
-
-const linesCache = new WeakMap<Bundle, Map<string, ArtifactLines | null>>();
-
-function artifactLines(b: Bundle, artifact: string): ArtifactLines | undefined {
-  let m = linesCache.get(b);
-  if (!m) linesCache.set(b, (m = new Map()));
-  const hit = m.get(artifact);
-  if (hit !== undefined) return hit ?? undefined;
-  const text = b.rawText(artifact);
-  if (text === undefined) {
-    m.set(artifact, null);
-    return undefined;
-  }
-  const lines = text.split('\n');
-  const starts: number[] = new Array(lines.length);
-  let off = 0;
-  for (let i = 0; i < lines.length; i++) {
-    starts[i] = off;
-    off += lines[i].length + 1;
-    if (lines[i].endsWith('\r')) lines[i] = lines[i].slice(0, -1);
-  }
-  const v = { lines, starts };
-  m.set(artifact, v);
-  return v;
-}
-
 /** The raw text of a 1-based line, trimmed of trailing spaces; undefined when unknown. */
 export function lineText(b: Bundle, artifact: string, line: number | undefined): string | undefined {
   if (!line || line < 1) return undefined;
-  const l = artifactLines(b, artifact)?.lines[line - 1];
+  const l = rawLines(b, artifact)?.line(line);
   return l === undefined ? undefined : l.trimEnd().slice(0, 400);
 }
 
@@ -72,24 +42,13 @@ export function resEv(b: Bundle, src: ResourceSource, note?: string): Evidence {
   return ev(b, src.artifact, src.line, note);
 }
 
-function lineAtOffset(al: ArtifactLines, offset: number): number {
-  let lo = 0;
-  let hi = al.starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (al.starts[mid] <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo + 1;
-}
-
 /** 1-based [first, last] lines of a resource object in its file (first = `source.line` when offsets are unknown). */
 export function objectLineRange(b: Bundle, src: ResourceSource): [number, number] | undefined {
-  const al = artifactLines(b, src.artifact);
+  const al = rawLines(b, src.artifact);
   if (!al) return undefined;
-  if (src.offset === undefined || src.endOffset === undefined) return [src.line, Math.min(al.lines.length, src.line + 200)];
-  const first = lineAtOffset(al, src.offset);
-  const last = lineAtOffset(al, Math.max(src.offset, src.endOffset - 1));
+  if (src.offset === undefined || src.endOffset === undefined) return [src.line, Math.min(al.count, src.line + 200)];
+  const first = al.lineAt(src.offset);
+  const last = al.lineAt(Math.max(src.offset, src.endOffset - 1));
   return [first, last];
 }
 
@@ -99,10 +58,10 @@ export function objectLineRange(b: Bundle, src: ResourceSource): [number, number
  */
 export function findInObject(b: Bundle, src: ResourceSource, needle: string, note?: string, startLine?: number): Evidence | undefined {
   const range = objectLineRange(b, src);
-  const al = artifactLines(b, src.artifact);
+  const al = rawLines(b, src.artifact);
   if (!range || !al) return undefined;
   for (let l = Math.max(range[0], startLine ?? range[0]); l <= range[1]; l++) {
-    if (al.lines[l - 1]?.includes(needle)) return ev(b, src.artifact, l, note);
+    if (al.line(l)?.includes(needle)) return ev(b, src.artifact, l, note);
   }
   return undefined;
 }
@@ -427,11 +386,11 @@ export function bgpSessions(b: Bundle, n: NodeData): BgpSession[] | undefined {
 
 /** Lines of `Neighbor AS:` and `Last error:` in the protocol's `show protocols all` block. */
 function detailLines(b: Bundle, artifact: string, rowLine: number): BgpSession['detailLines'] | undefined {
-  const al = artifactLines(b, artifact);
+  const al = rawLines(b, artifact);
   if (!al) return undefined;
   const out: NonNullable<BgpSession['detailLines']> = {};
-  for (let i = rowLine; i < al.lines.length; i++) {
-    const l = al.lines[i];
+  for (let i = rowLine; i < al.count; i++) {
+    const l = al.line(i + 1)!;
     if (l.trim() === '' || /^\S/.test(l.replace(/^\d{4}[ -]/, ''))) break;
     if (/Neighbor AS:/.test(l)) out.neighborAs = i + 1;
     if (/Last error:/.test(l)) out.lastError = i + 1;

@@ -12,30 +12,18 @@ import { parseAddr, parsePrefix, maskV4, maskV6, type ParsedPrefix } from '../..
 import type { ClusterResources, IPPool, ResourceSource } from '../../model/resources.js';
 import type { Endpoint } from '../../calico/endpoints.js';
 import type { PolicyModel } from '../../calico/policy/resolve.js';
+import { rawLines } from '../raw-lines.js';
 import type { NotChecked, Remediation } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Raw lines (for the text of an evidence line only)
 
-const linesCache = new WeakMap<Bundle, Map<string, string[] | null>>();
-
-function artifactLines(b: Bundle, artifact: string): string[] | undefined {
-  let m = linesCache.get(b);
-  if (!m) linesCache.set(b, (m = new Map()));
-  const hit = m.get(artifact);
-  if (hit !== undefined) return hit ?? undefined;
-  const text = b.rawText(artifact);
-  const lines = text === undefined ? null : text.split('\n');
-  m.set(artifact, lines);
-  return lines ?? undefined;
-}
-
 /** The raw text of a 1-based line (trimmed, capped); undefined when unknown. */
 export function lineText(b: Bundle, artifact: string, line: number | undefined): string | undefined {
   if (!line || line < 1) return undefined;
-  const l = artifactLines(b, artifact)?.[line - 1];
+  const l = rawLines(b, artifact)?.line(line);
   if (l === undefined) return undefined;
-  const t = l.replace(/\r$/, '').trim();
+  const t = l.trim();
   return t.length > 400 ? `${t.slice(0, 400)}…` : t;
 }
 
@@ -164,12 +152,11 @@ export function resEv(b: Bundle, src: ResourceSource, note?: string): Evidence {
 
 /** The first line inside a resource object that contains `needle` (e.g. `natOutgoing:`), else the object's first line. */
 export function fieldEv(b: Bundle, src: ResourceSource, needle: string, note?: string): Evidence {
-  const lines = artifactLines(b, src.artifact);
+  const lines = rawLines(b, src.artifact);
   if (lines && src.offset !== undefined && src.endOffset !== undefined) {
-    const text = b.rawText(src.artifact) ?? '';
     const first = src.line;
-    const last = first + (text.slice(src.offset, src.endOffset).match(/\n/g)?.length ?? 0);
-    for (let l = first; l <= Math.min(last, lines.length); l++) if (lines[l - 1].includes(needle)) return ev(b, undefined, src.artifact, l, note);
+    const last = lines.lineAt(Math.max(src.offset, src.endOffset - 1));
+    for (let l = first; l <= Math.min(last, lines.count); l++) if (lines.line(l)!.includes(needle)) return ev(b, undefined, src.artifact, l, note);
   }
   return resEv(b, src, note);
 }
