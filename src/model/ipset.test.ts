@@ -292,3 +292,34 @@ describe('compileIpsets: the per-set matcher the engine uses agrees with the by-
     );
   });
 });
+
+describe('compileIpsets: the address-and-port fast path the engine uses', () => {
+  it('matcher(name).v4port(address, protocol number, port) gives what (name, ip, protocol, port) gives (property, every ,port set of the real capture)', () => {
+    const portSets = [...dump.sets.values()].filter((s) => s.type === 'hash:ip,port' || s.type === 'hash:net,port');
+    expect(portSets.length).toBeGreaterThan(0);
+    const NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 132: 'sctp', 136: 'udplite' };
+    const NUMBERS: Record<string, number> = { icmp: 1, tcp: 6, udp: 17, icmpv6: 58, sctp: 132, udplite: 136 };
+    // Queries: the members themselves (so hits are drawn), and anything else.
+    const memberQueries = portSets.flatMap((s) =>
+      s.members.filter((m) => m.ip !== undefined && !m.ip.includes(':') && m.proto !== undefined).map((m) => [s.name, m.ip!.split('/')[0], NUMBERS[m.proto!] ?? Number(m.proto), m.port] as const),
+    );
+    const anyQuery = fc.tuple(
+      fc.constantFrom(...portSets.map((s) => s.name)),
+      fc.oneof(fc.constantFrom(...memberQueries.map((q) => q[1])), fc.ipV4()),
+      fc.constantFrom(1, 6, 17, 58, 132, 136, 47, 50, 0),
+      fc.option(fc.oneof(fc.constantFrom(...memberQueries.map((q) => q[3]).filter((p): p is number => p !== undefined)), fc.integer({ min: 0, max: 65535 })), { nil: undefined }),
+    );
+    let members = 0;
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...memberQueries), anyQuery), ([name, ip, proto, port]) => {
+        const m = member.matcher(name)!;
+        expect(m.v4port).toBeDefined();
+        const byName = member(name, ip, NAMES[proto] ?? String(proto), port);
+        expect(m.v4port!(parseIPv4(ip), proto, port)).toBe(byName);
+        if (byName === true) members++;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(members).toBeGreaterThan(100); // the draw reaches members, not only misses
+  });
+});

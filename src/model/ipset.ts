@@ -16,6 +16,8 @@
  * hash:mac, …) yields `undefined`: indeterminate, never a guess.
  */
 
+import { U32Table } from './u32-table.js';
+
 export type IpsetFormat = 'save' | 'list';
 export type IpFamily = 'inet' | 'inet6';
 
@@ -435,7 +437,14 @@ export function icmpPort(type: number, code: number): number {
  * what the type needs). Address-only IPv4-capable sets also offer `v4`, the same answer for an
  * address already parsed to its 32-bit value (the engine has it for every packet).
  */
-export type IpsetMatcher = ((ip: string, proto?: string, port?: number) => boolean | undefined) & { v4?: (v: number) => boolean };
+export type IpsetMatcher = ((ip: string, proto?: string, port?: number) => boolean | undefined) & {
+  v4?: (v: number) => boolean;
+  /**
+   * For address-and-port sets (hash:ip,port, hash:net,port): the same answer for an IPv4 address
+   * already parsed, a protocol number and a port (ICMP: type << 8 | code), with no string parsed.
+   */
+  v4port?: (v: number, proto: number, port: number | undefined) => boolean | undefined;
+};
 /**
  * `undefined` also when the set is not in the dump. `matcher(name)` gives one set's matcher, for
  * callers that test the same set again and again (the rule engine resolves it once per rule).
@@ -454,6 +463,12 @@ function lpmAdd<K>(byLen: Map<number, Map<K, number>>, len: number, key: K, noma
   let m = byLen.get(len);
   if (!m) byLen.set(len, (m = new Map()));
   m.set(key, nomatch ? 0 : 1);
+}
+
+function u32Table(m: Map<number, number>): U32Table {
+  const t = new U32Table(m.size);
+  for (const [k, v] of m) t.set(k, v);
+  return t;
 }
 
 function lpmFreeze<K>(byLen: Map<number, Map<K, number>>): LpmTable<K> {
@@ -476,6 +491,13 @@ function queryPortKey(proto: string | undefined, port: number | undefined): numb
     return num * 65536 + (port & 0xffff);
   }
   return num * 65536; // the kernel looks up port-less protocols with port 0
+}
+
+/** `queryPortKey` for a protocol number (the engine's packets carry numbers). */
+function numericPortKey(num: number, port: number | undefined): number | undefined {
+  // tcp, udp, sctp, udplite (PORT_PROTOS), icmp and icmpv6 need the port; others are stored with 0.
+  if (num === 6 || num === 17 || num === 132 || num === 136 || num === 1 || num === 58) return port === undefined ? undefined : num * 65536 + (port & 0xffff);
+  return num * 65536;
 }
 
 function memberPortKey(m: IpsetMember): number | undefined {
@@ -514,14 +536,14 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
     const t4 = lpmFreeze(v4);
     const t6 = lpmFreeze(v6);
     const lens4 = t4.lens;
-    const maps4 = t4.maps;
+    const maps4 = t4.maps.map(u32Table);
     // IPv4 fast path: no allocation (the engine asks this for every set match of every packet).
     const testV4 = (v: number): boolean => {
       if (fam === 'inet6') return false;
       const q = netmask !== undefined ? maskV4(v, netmask) : v;
       for (let i = 0; i < lens4.length; i++) {
         const hit = maps4[i].get(maskV4(q, lens4[i]));
-        if (hit !== undefined) return hit === 1;
+        if (hit >= 0) return hit === 1;
       }
       return false;
     };
@@ -535,12 +557,7 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
       if (a === undefined) return undefined;
       if (a === null) return false;
       if (a.family === 'inet') {
-        const q = netmask !== undefined && fam === 'inet' ? maskV4(a.v4, netmask) : a.v4;
-        for (let i = 0; i < t4.lens.length; i++) {
-          const hit = t4.maps[i].get(maskV4(q, t4.lens[i]));
-          if (hit !== undefined) return hit === 1;
-        }
-        return false;
+        return testV4(a.v4);
       }
       const q = netmask !== undefined && fam === 'inet6' ? maskV6(a.v6, netmask) : a.v6;
       for (let i = 0; i < t6.lens.length; i++) {
@@ -578,7 +595,9 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
     }
     const l4 = [...v4.keys()].sort((a, b) => b - a).map((l) => [l, v4.get(l)!] as const);
     const l6 = [...v6.keys()].sort((a, b) => b - a).map((l) => [l, v6.get(l)!] as const);
-    return (ip, proto, port) => {
+    const lens4 = l4.map((x) => x[0]);
+    const maps4 = l4.map((x) => x[1]);
+    const matcher: IpsetMatcher = (ip, proto, port) => {
       const a = addrOf(ip);
       if (a === undefined) return undefined;
       if (a === null) return false;
@@ -597,6 +616,18 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
       }
       return false;
     };
+    // IPv4 fast path, as for address-only sets: the engine asks this for Calico's named-port sets.
+    matcher.v4port = (v, proto, port) => {
+      if (fam === 'inet6') return false;
+      const pk = numericPortKey(proto, port);
+      if (pk === undefined) return undefined;
+      for (let i = 0; i < lens4.length; i++) {
+        const hit = maps4[i].get(maskV4(v, lens4[i]))?.get(pk);
+        if (hit !== undefined) return hit === 1;
+      }
+      return false;
+    };
+    return matcher;
   }
 
   if (set.type === 'bitmap:port') {

@@ -83,8 +83,19 @@ function targetKind(rule: IptRule): number {
 export interface CompiledChain {
   chain: IptChain;
   rules: CompiledRule[];
-  /** Rule positions to consider for a packet, in order (index into `rules`). */
-  candidates(ctx: EvalCtx): ArrayLike<number>;
+  /** Every rule position, in order: what a packet considers when the chain has no index. */
+  all: Int32Array;
+  /**
+   * For an indexed chain, the rule positions to consider for a packet, in order (index into
+   * `rules`); undefined when the chain has no index (then `all`). Kept apart so the common
+   * case costs the evaluation loop no call.
+   */
+  index: ((ctx: EvalCtx) => ArrayLike<number>) | undefined;
+}
+
+/** Rule positions to consider for a packet, in order (index into `cc.rules`). */
+export function candidatesOf(cc: CompiledChain, ctx: EvalCtx): ArrayLike<number> {
+  return cc.index === undefined ? cc.all : cc.index(ctx);
 }
 
 const PROTO_NAMES_FOR_SET: Record<number, string> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 136: 'udplite', 1: 'icmp', 58: 'icmpv6' };
@@ -117,16 +128,18 @@ const ALWAYS: Predicate = () => true;
 
 const CT_TUPLE = (x: EvalCtx) => x.pkt.ct;
 
-function ctStateHas(x: EvalCtx, s: string): boolean {
-  const ct = x.pkt.ct;
-  switch (s) {
-    case 'DNAT':
-      return ct.dnat;
-    case 'SNAT':
-      return ct.snat;
-    default:
-      return ct.state === s;
-  }
+// --ctstate values as bits, so a rule tests a packet's state with one AND (Calico's policy and
+// filter chains open with ctstate tests).
+const CT_BIT: Readonly<Record<string, number>> = { NEW: 1, ESTABLISHED: 2, RELATED: 4, INVALID: 8, UNTRACKED: 16, DNAT: 32, SNAT: 64 };
+
+function ctStateBits(values: readonly string[]): number {
+  let b = 0;
+  for (const v of values) b |= CT_BIT[v] ?? 0;
+  return b;
+}
+
+function ctBitsOf(ct: Packet['ct']): number {
+  return (CT_BIT[ct.state] ?? 0) | (ct.dnat ? 32 : 0) | (ct.snat ? 64 : 0);
 }
 
 function unknown(rule: IptRule, reason: string): Predicate {
@@ -186,29 +199,34 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
         const dst = dirs[0] === 'dst';
         let forEnv: NetfilterEnv | undefined;
         let matcher: IpsetMatcher | undefined;
+        let v4: ((v: number) => boolean) | undefined;
         return (x) => {
           if (x.env !== forEnv) {
             forEnv = x.env;
             matcher = x.env.ipsetMatcher?.(setName);
+            v4 = matcher?.v4;
           }
           const v = dst ? x.dst4 : x.src4;
-          if (matcher?.v4 !== undefined && v >= 0) return matcher.v4(v) !== negate;
+          if (v4 !== undefined && v >= 0) return v4(v) !== negate;
           const r = matcher !== undefined ? matcher(dst ? x.pkt.dst : x.pkt.src) : x.env.ipsetTest(setName, dst ? x.pkt.dst : x.pkt.src);
           if (r === undefined) return unknownSet(x);
           return r !== negate;
         };
       }
+      // Address and port (Calico's named-port sets): the same, through the set's v4port test.
+      const dst = dirs[0] === 'dst';
+      const dport = dirs[1] === 'dst';
+      let forEnv: NetfilterEnv | undefined;
+      let v4port: IpsetMatcher['v4port'];
       return (x) => {
         const p = x.pkt;
-        const ip = dirs[0] === 'dst' ? p.dst : p.src;
-        let proto: string | undefined;
-        let port: number | undefined;
-        if (dirs.length >= 2) {
-          proto = PROTO_NAMES_FOR_SET[p.proto] ?? String(p.proto);
-          if (p.proto === 1 || p.proto === 58) port = ((p.icmpType ?? 0) << 8) | (p.icmpCode ?? 0);
-          else port = dirs[1] === 'dst' ? p.dport : p.sport;
+        if (x.env !== forEnv) {
+          forEnv = x.env;
+          v4port = x.env.ipsetMatcher?.(setName)?.v4port;
         }
-        const r = x.env.ipsetTest(setName, ip, proto, port);
+        const port = p.proto === 1 || p.proto === 58 ? ((p.icmpType ?? 0) << 8) | (p.icmpCode ?? 0) : dport ? p.dport : p.sport;
+        const v = dst ? x.dst4 : x.src4;
+        const r = v4port !== undefined && v >= 0 ? v4port(v, p.proto, port) : x.env.ipsetTest(setName, dst ? p.dst : p.src, PROTO_NAMES_FOR_SET[p.proto] ?? String(p.proto), port);
         if (r === undefined) return unknownSet(x);
         return r !== negate;
       };
@@ -229,7 +247,8 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
       const parts: Predicate[] = [];
       if (m.ctstate) {
         const { values, negate } = m.ctstate;
-        parts.push((x) => values.some((s) => ctStateHas(x, s)) !== negate);
+        const bits = ctStateBits(values);
+        parts.push((x) => ((ctBitsOf(x.pkt.ct) & bits) !== 0) !== negate);
       }
       if (m.ctstatus) {
         const { values, negate } = m.ctstatus;
@@ -261,8 +280,11 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
       if (m.ctexpire) parts.push(unknown(rule, 'conntrack --ctexpire depends on the entry timeout'));
       return and(parts);
     }
-    case 'state':
-      return (x) => m.states.some((s) => ctStateHas(x, s)) !== m.negate;
+    case 'state': {
+      const bits = ctStateBits(m.states);
+      const negate = m.negate;
+      return (x) => ((ctBitsOf(x.pkt.ct) & bits) !== 0) !== negate;
+    }
     case 'comment':
       return ALWAYS;
     case 'addrtype': {
@@ -405,6 +427,14 @@ function and(parts: Predicate[]): Predicate {
     const [a, b] = parts;
     return (x) => a(x) && b(x);
   }
+  if (parts.length === 3) {
+    const [a, b, c] = parts;
+    return (x) => a(x) && b(x) && c(x);
+  }
+  if (parts.length === 4) {
+    const [a, b, c, d] = parts;
+    return (x) => a(x) && b(x) && c(x) && d(x);
+  }
   return (x) => {
     for (let i = 0; i < parts.length; i++) if (!parts[i](x)) return false;
     return true;
@@ -433,9 +463,13 @@ function keyOf(rule: IptRule, k: IndexKey): string | undefined {
 
 const INDEX_MIN_RULES = 24;
 
-function sequential(n: number): Int32Array {
+/** Positions of the rules that can change the packet's fate (inert ones are never evaluated). */
+function live(rules: readonly CompiledRule[]): Int32Array {
+  let n = 0;
+  for (const r of rules) if (!r.inert) n++;
   const a = new Int32Array(n);
-  for (let i = 0; i < n; i++) a[i] = i;
+  n = 0;
+  for (let i = 0; i < rules.length; i++) if (!rules[i].inert) a[n++] = i;
   return a;
 }
 
@@ -453,44 +487,44 @@ function merge(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
 
 export function compileChain(chain: IptChain): CompiledChain {
   const rules = chain.rules.map(compileRule);
-  const all = sequential(rules.length);
-  if (rules.length < INDEX_MIN_RULES) return { chain, rules, candidates: () => all };
+  const all = live(rules);
+  if (rules.length < INDEX_MIN_RULES) return { chain, rules, all, index: undefined };
   // Choose the key that indexes the most rules; rules without it are always candidates.
   let best: { k: IndexKey; n: number } = { k: 'dst', n: 0 };
   for (const k of ['dst', 'in', 'out'] as IndexKey[]) {
     const n = chain.rules.reduce((acc, r) => acc + (keyOf(r, k) !== undefined ? 1 : 0), 0);
     if (n > best.n) best = { k, n };
   }
-  if (best.n < rules.length / 2) return { chain, rules, candidates: () => all };
+  if (best.n < rules.length / 2) return { chain, rules, all, index: undefined };
   // Per key: the rules with that key, merged with the key-less ones on first use (one lookup per packet).
-  const buckets = new Map<string, { own: number[]; merged: number[] | undefined }>();
+  // IPv4 destinations are keyed by their 32-bit value (the packet's is already parsed).
+  const buckets = new Map<string | number, { own: number[]; merged: number[] | undefined }>();
   const rest: number[] = [];
+  const k = best.k;
   chain.rules.forEach((r, i) => {
-    const key = keyOf(r, best.k);
+    if (rules[i].inert) return;
+    const key = keyOf(r, k);
     if (key === undefined) rest.push(i);
     else {
-      let b = buckets.get(key);
-      if (!b) buckets.set(key, (b = { own: [], merged: undefined }));
+      const v4 = k === 'dst' && !key.includes(':') ? parseIPv4(key) : -1;
+      const kk = v4 >= 0 ? v4 : key;
+      let b = buckets.get(kk);
+      if (!b) buckets.set(kk, (b = { own: [], merged: undefined }));
       b.own.push(i);
     }
   });
-  const k = best.k;
-  return {
-    chain,
-    rules,
-    candidates: (x) => {
-      const v = k === 'dst' ? x.pkt.dst : k === 'in' ? (x.pkt.inIface ?? '') : (x.pkt.outIface ?? '');
-      const b = buckets.get(v);
-      if (!b) return rest;
-      return (b.merged ??= merge(b.own, rest));
-    },
-  };
+  const pick = (b: { own: number[]; merged: number[] | undefined } | undefined) => (b === undefined ? rest : (b.merged ??= merge(b.own, rest)));
+  const index: (x: EvalCtx) => ArrayLike<number> =
+    k === 'dst' ? (x) => pick(buckets.get(x.dst4 >= 0 ? x.dst4 : x.pkt.dst)) : k === 'in' ? (x) => pick(buckets.get(x.pkt.inIface ?? '')) : (x) => pick(buckets.get(x.pkt.outIface ?? ''));
+  return { chain, rules, all, index };
 }
 
 /** One compiled view of a dump: chains compiled on first use and kept. */
 export class CompiledRuleset {
   private readonly cache = new Map<string, Map<string, CompiledChain | null>>();
   compiledChains = 0;
+  /** Scratch space of the evaluation loop (its jump stack, see evaluate.ts), kept across packets. */
+  frames: unknown = undefined;
 
   constructor(readonly dump: IptablesSave) {}
 
@@ -518,6 +552,20 @@ export class CompiledRuleset {
   }
 }
 
+// The last two addresses converted: a packet's src and dst are converted for each hook it
+// crosses, and are the same strings every time.
+let memoIp1 = '';
+let memoV1 = -1;
+let memoIp2 = '';
+let memoV2 = -1;
+
 export function ipv4OrMinus(ip: string): number {
-  return ip.includes(':') ? -1 : parseIPv4(ip);
+  if (ip === memoIp1) return memoV1;
+  if (ip === memoIp2) return memoV2;
+  const v = ip.includes(':') ? -1 : parseIPv4(ip);
+  memoIp2 = memoIp1;
+  memoV2 = memoV1;
+  memoIp1 = ip;
+  memoV1 = v;
+  return v;
 }

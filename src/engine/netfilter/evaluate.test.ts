@@ -3,12 +3,13 @@
  * does not draw: ip sets through both lookups, kube-proxy's statistic branches, matches and
  * rules the engine cannot read (indeterminate, never a silent guess), missing jump targets, DNAT.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileIpsets } from '../../model/ipset.js';
+import { compileIpsets, parseIPv4 } from '../../model/ipset.js';
 import { parseIpset } from '../../parse/ipset.js';
 import { parseIptablesSave } from '../../parse/iptables-save.js';
 import { newPacket } from '../packet.js';
-import { CompiledRuleset } from './compile.js';
+import { CompiledRuleset, TK_ACCEPT, TK_RETURN } from './compile.js';
 import { EnumeratingChooser, FixedChooser, type NetfilterEnv } from './env.js';
 import { runHook } from './evaluate.js';
 
@@ -99,5 +100,51 @@ describe('runHook: rule evaluation beyond what the kernel oracle draws', () => {
   it('a counter-only rule (no target, nothing unread) falls through', () => {
     const rs = ruleset(['-A FORWARD -s 10.65.7.1/32', '-A FORWARD -j ACCEPT']);
     expect(runHook(rs, 'FORWARD', pkt('10.65.7.1', '10.0.0.1'), withMatcher, new FixedChooser(false)).fate).toBe('accept');
+  });
+});
+
+describe('runHook: indexed chains decide as a linear scan would', () => {
+  // Chains of 24+ rules are indexed by destination or interface (compileChain); inert rules are
+  // left out of the candidates. The reference below walks the rules in order with their own tests.
+  const DSTS = ['10.96.0.1', '10.96.0.2', '10.96.7.9', '10.65.1.5', '10.65.2.2'];
+  const IFACES = ['cali1a', 'cali2b', 'cali3c', 'eth0'];
+  const ruleArb = fc.record({
+    // Mostly the chain's own key (so it gets an index), some rules with another or none.
+    key: fc.constantFrom('main', 'main', 'main', 'main', 'dst', 'in', 'out', 'none'),
+    dst: fc.constantFrom(...DSTS),
+    iface: fc.constantFrom(...IFACES),
+    proto: fc.constantFrom('', ' -p tcp', ' -p udp'),
+    target: fc.constantFrom('ACCEPT', 'DROP', 'LOG --log-prefix x', 'RETURN'),
+  });
+  const text = (r: { key: string; dst: string; iface: string; proto: string; target: string }) =>
+    `-A FORWARD${r.key === 'dst' ? ` -d ${r.dst}/32` : r.key === 'in' ? ` -i ${r.iface}` : r.key === 'out' ? ` -o ${r.iface}` : ''}${r.proto} -j ${r.target}`;
+
+  it('same fate and deciding line, for any long chain and packet (property)', () => {
+    let indexed = 0;
+    fc.assert(
+      fc.property(
+        fc.constantFrom('dst', 'in', 'out'),
+        fc.array(ruleArb, { minLength: 24, maxLength: 70 }),
+        fc.constantFrom(...DSTS, '10.0.0.1'),
+        fc.constantFrom(...IFACES),
+        fc.constantFrom(...IFACES),
+        fc.constantFrom(6, 17),
+        (main, rules, dst, inIface, outIface, proto) => {
+          const rs = ruleset(rules.map((r) => text(r.key === 'main' ? { ...r, key: main } : r)));
+          const cc = rs.chain('filter', 'FORWARD')!;
+          if (cc.index !== undefined) indexed++;
+          const p = newPacket({ src: '10.65.7.1', dst, proto, dport: 80 });
+          p.inIface = inIface;
+          p.outIface = outIface;
+          const ctx = { pkt: p, src4: parseIPv4(p.src), dst4: parseIPv4(p.dst), env: withMatcher, chooser: new FixedChooser(false) };
+          const first = cc.rules.find((cr) => !cr.inert && cr.test(ctx));
+          const want = !first || first.tk === TK_RETURN ? { fate: 'drop', line: cc.chain.line } : { fate: first.tk === TK_ACCEPT ? 'accept' : 'drop', line: first.rule.line };
+          const r = runHook(rs, 'FORWARD', p, withMatcher, new FixedChooser(false));
+          expect({ fate: r.fate, line: r.decision?.line }).toEqual(want);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    expect(indexed).toBeGreaterThan(200); // the draw makes indexed chains, not only linear ones
   });
 });

@@ -15,6 +15,7 @@ import {
   TK_MARK,
   TK_REJECT,
   TK_RETURN,
+  candidatesOf,
   ipv4OrMinus,
   type CompiledChain,
   type EvalCtx,
@@ -159,9 +160,11 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
     return { table, fate: 'accept', evaluated: 0, decision: { table, chain: hook, policy: 'ACCEPT', line: 0, text: `no ${table} ${hook} chain in the dump` } };
   }
   const pkt = ctx.pkt;
-  const stack = new FrameStack();
+  // One stack per ruleset, reused: runTable never re-enters itself (targets do not evaluate rules).
+  const stack = (rs.frames ??= new FrameStack()) as FrameStack;
+  stack.length = 0;
   let cc: CompiledChain = start;
-  let cand: ArrayLike<number> = start.candidates(ctx);
+  let cand: ArrayLike<number> = candidatesOf(start, ctx);
   let pos = 0;
   let evaluated = 0;
   let steps = 0;
@@ -179,7 +182,6 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
       continue;
     }
     const cr = cc.rules[cand[pos++]];
-    if (cr.inert) continue;
     evaluated++;
     if (!cr.test(ctx)) continue;
     const rule = cr.rule;
@@ -217,7 +219,7 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
           if (stack.length > 64) return ruleResult(table, 'indeterminate', rule, evaluated, 'chain nesting deeper than 64 (a loop?)');
         }
         cc = next;
-        cand = next.candidates(ctx);
+        cand = next.index === undefined ? next.all : next.index(ctx);
         pos = 0;
         break;
       }
