@@ -272,8 +272,9 @@ describeRoot('compileIpsets agrees with the kernel (`ipset test` in a namespace)
 });
 
 describe('compileIpsets: the per-set matcher the engine uses agrees with the by-name lookup', () => {
-  it('matcher(name) and matcher(name).v4 give what (name, ip) gives (property, every set of the real capture)', () => {
+  it('matcher(name), matcher(name).v4 and matcher(name).v4exact give what (name, ip) gives (property, every set of the real capture)', () => {
     const names = [...dump.sets.keys()];
+    expect(names.filter((n) => member.matcher(n)?.v4exact !== undefined).length).toBeGreaterThan(0);
     const addrs = [...dump.sets.values()].flatMap((s) => s.members.map((m) => m.ip).filter((ip): ip is string => ip !== undefined && !ip.includes(':')).map((ip) => ip.split('/')[0]));
     const ipArb = fc.oneof(fc.constantFrom(...addrs), fc.ipV4(), fc.ipV6());
     fc.assert(
@@ -287,6 +288,7 @@ describe('compileIpsets: the per-set matcher the engine uses agrees with the by-
         expect(m(ip)).toBe(byName);
         const v = parseIPv4(ip);
         if (m.v4 !== undefined && v >= 0) expect(m.v4(v)).toBe(byName);
+        if (m.v4exact !== undefined && v >= 0) expect(m.v4exact.get(v) === 1).toBe(byName);
       }),
       { numRuns: 2000 },
     );

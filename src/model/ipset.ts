@@ -440,6 +440,12 @@ export function icmpPort(type: number, code: number): number {
 export type IpsetMatcher = ((ip: string, proto?: string, port?: number) => boolean | undefined) & {
   v4?: (v: number) => boolean;
   /**
+   * When membership is exactly "the address is in this table with value 1" (an IPv4 set of
+   * single addresses, no netmask): the table itself, so a caller can probe it without the calls
+   * in between (the engine's set matches are bound by memory, not arithmetic).
+   */
+  v4exact?: U32Table;
+  /**
    * For address-and-port sets (hash:ip,port, hash:net,port): the same answer for an IPv4 address
    * already parsed, a protocol number and a port (ICMP: type << 8 | code), with no string parsed.
    */
@@ -567,6 +573,7 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
       return false;
     };
     matcher.v4 = testV4;
+    if (fam !== 'inet6' && netmask === undefined && lens4.length === 1 && lens4[0] === 32) matcher.v4exact = maps4[0];
     return matcher;
   }
 

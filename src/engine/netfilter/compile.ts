@@ -21,6 +21,7 @@ import {
   type PortRange,
 } from '../../model/iptables.js';
 import { parseIPv4, type IpsetMatcher } from '../../model/ipset.js';
+import type { U32Table } from '../../model/u32-table.js';
 import type { Packet } from '../packet.js';
 import type { Chooser, NetfilterEnv } from './env.js';
 
@@ -200,13 +201,16 @@ function compileMatch(m: Match, rule: IptRule): Predicate {
         let forEnv: NetfilterEnv | undefined;
         let matcher: IpsetMatcher | undefined;
         let v4: ((v: number) => boolean) | undefined;
+        let exact: U32Table | undefined;
         return (x) => {
           if (x.env !== forEnv) {
             forEnv = x.env;
             matcher = x.env.ipsetMatcher?.(setName);
             v4 = matcher?.v4;
+            exact = matcher?.v4exact;
           }
           const v = dst ? x.dst4 : x.src4;
+          if (exact !== undefined && v >= 0) return (exact.get(v) === 1) !== negate;
           if (v4 !== undefined && v >= 0) return v4(v) !== negate;
           const r = matcher !== undefined ? matcher(dst ? x.pkt.dst : x.pkt.src) : x.env.ipsetTest(setName, dst ? x.pkt.dst : x.pkt.src);
           if (r === undefined) return unknownSet(x);
