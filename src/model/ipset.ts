@@ -489,19 +489,14 @@ function typeDims(type: string): string[] {
 
 function queryPortKey(proto: string | undefined, port: number | undefined): number | undefined {
   if (proto === undefined) return undefined;
-  const p = canonicalProto(proto);
-  const num = protoNumber(p);
-  if (num === undefined) return undefined;
-  if (PORT_PROTOS.has(p) || p === 'icmp' || p === 'icmpv6') {
-    if (port === undefined) return undefined;
-    return num * 65536 + (port & 0xffff);
-  }
-  return num * 65536; // the kernel looks up port-less protocols with port 0
+  const num = protoNumber(canonicalProto(proto));
+  return num === undefined ? undefined : numericPortKey(num, port);
 }
 
-/** `queryPortKey` for a protocol number (the engine's packets carry numbers). */
+/** The element key of a query by protocol number (the engine's packets carry numbers). */
 function numericPortKey(num: number, port: number | undefined): number | undefined {
-  // tcp, udp, sctp, udplite (PORT_PROTOS), icmp and icmpv6 need the port; others are stored with 0.
+  // tcp, udp, sctp, udplite (PORT_PROTOS), icmp and icmpv6 need the port; the kernel looks up
+  // port-less protocols with port 0.
   if (num === 6 || num === 17 || num === 132 || num === 136 || num === 1 || num === 58) return port === undefined ? undefined : num * 65536 + (port & 0xffff);
   return num * 65536;
 }
