@@ -595,23 +595,24 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
         ports.set(pk, m.nomatch ? 0 : 1);
       }
     }
-    const l4 = [...v4.keys()].sort((a, b) => b - a).map((l) => [l, v4.get(l)!] as const);
+    const lens4 = [...v4.keys()].sort((a, b) => b - a);
+    const maps4 = lens4.map((l) => v4.get(l)!);
     const l6 = [...v6.keys()].sort((a, b) => b - a).map((l) => [l, v6.get(l)!] as const);
-    const lens4 = l4.map((x) => x[0]);
-    const maps4 = l4.map((x) => x[1]);
+    // Longest prefix first, for an IPv4 address and an element's port key.
+    const lookupV4 = (v: number, pk: number): boolean => {
+      for (let i = 0; i < lens4.length; i++) {
+        const hit = maps4[i].get(maskV4(v, lens4[i]))?.get(pk);
+        if (hit !== undefined) return hit === 1;
+      }
+      return false;
+    };
     const matcher: IpsetMatcher = (ip, proto, port) => {
       const a = addrOf(ip);
       if (a === undefined) return undefined;
       if (a === null) return false;
       const pk = queryPortKey(proto, port);
       if (pk === undefined) return undefined;
-      if (a.family === 'inet') {
-        for (const [len, byAddr] of l4) {
-          const hit = byAddr.get(maskV4(a.v4, len))?.get(pk);
-          if (hit !== undefined) return hit === 1;
-        }
-        return false;
-      }
+      if (a.family === 'inet') return lookupV4(a.v4, pk);
       for (const [len, byAddr] of l6) {
         const hit = byAddr.get(maskV6(a.v6, len))?.get(pk);
         if (hit !== undefined) return hit === 1;
@@ -622,12 +623,7 @@ export function compileIpset(set: IpSet, resolve?: (name: string) => IpsetMatche
     matcher.v4port = (v, proto, port) => {
       if (fam === 'inet6') return false;
       const pk = numericPortKey(proto, port);
-      if (pk === undefined) return undefined;
-      for (let i = 0; i < lens4.length; i++) {
-        const hit = maps4[i].get(maskV4(v, lens4[i]))?.get(pk);
-        if (hit !== undefined) return hit === 1;
-      }
-      return false;
+      return pk === undefined ? undefined : lookupV4(v, pk);
     };
     return matcher;
   }

@@ -219,7 +219,7 @@ export function runTable(rs: CompiledRuleset, table: string, hook: HookName, ctx
           if (stack.length > 64) return ruleResult(table, 'indeterminate', rule, evaluated, 'chain nesting deeper than 64 (a loop?)');
         }
         cc = next;
-        cand = next.index === undefined ? next.all : next.index(ctx);
+        cand = candidatesOf(next, ctx);
         pos = 0;
         break;
       }
